@@ -1,0 +1,1 @@
+"""The course (exercises/, solutions/) as bundled in a built wheel; see grader.course."""

@@ -1,0 +1,75 @@
+"""Case inputs, built in the parent from a spec's `cases` and the seed."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from . import testfuncs
+from .spec import Case, Function, Spec
+
+DEFAULT_SEED = 0
+
+
+def case_rng(spec: Spec, case: Case, seed: int) -> np.random.Generator:
+    return np.random.default_rng([seed, spec.number, zlib.crc32(case.name.encode())])
+
+
+def build_inputs(spec: Spec, case: Case, seed: int, solution) -> dict:
+    """The named inputs of `case`: literals, random draws and the solution's generator."""
+    rng = case_rng(spec, case, seed)
+    inputs = {name: _value(raw, case.dims, rng) for name, raw in case.inputs.items()}
+    if case.generate:
+        generated = getattr(solution, case.generate)(rng, **case.dims)
+        inputs.update(generated)
+    return inputs
+
+
+def call_args(function: Function, inputs: dict) -> tuple:
+    """Positional arguments for `function`: its parameters, in order, that the case has."""
+    args = []
+    for name in function.params:
+        if name not in inputs:
+            break
+        args.append(inputs[name])
+    return tuple(args)
+
+
+def _value(raw, dims, rng):
+    if isinstance(raw, list):
+        return np.array(raw, dtype=np.float64)
+    if not isinstance(raw, dict):
+        return raw
+    if "function" in raw:
+        return testfuncs.get(raw["function"])
+    if "array" in raw:
+        return np.array(raw["array"], dtype=raw.get("dtype", "float64"))
+    kind = next(k for k in ("normal", "uniform", "integers") if k in raw)
+    shape = tuple(dims[d] if isinstance(d, str) else d for d in raw[kind])
+    if kind == "normal":
+        return rng.normal(float(raw.get("loc", 0.0)), float(raw.get("scale", 1.0)), shape)
+    if kind == "uniform":
+        return rng.uniform(float(raw.get("low", 0.0)), float(raw.get("high", 1.0)), shape)
+    low, high = (dims.get(raw.get(k), raw.get(k, 0)) for k in ("low", "high"))
+    return rng.integers(int(low), int(high), shape, dtype=np.int64)
+
+
+def summarize(value) -> str:
+    """A one-line description of an input for a student: shape, dtype and range."""
+    if isinstance(value, np.ndarray):
+        if value.size == 0:
+            return f"{value.shape} {value.dtype} (empty)"
+        if value.size <= 6:
+            return np.array2string(value, precision=4, separator=", ", suppress_small=False)
+        finite = value[np.isfinite(value)] if value.dtype.kind == "f" else value
+        low, high = (finite.min(), finite.max()) if finite.size else (np.nan, np.nan)
+        return f"{value.shape} {value.dtype} in [{low:.4g}, {high:.4g}]"
+    if callable(value):
+        return f"test function {getattr(value, '__name__', '?')}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {summarize(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(summarize(v) for v in value[:3])
+        return f"[{inner}{', …' if len(value) > 3 else ''}] ({len(value)} items)"
+    return repr(value)

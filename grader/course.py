@@ -1,0 +1,79 @@
+"""Where the course lives: `exercises/` (specs) and `solutions/` (reference modules).
+
+Found from the current directory upward (a folder holding `exercises/`), else the copy
+bundled in the installed package. Solutions are loaded only in the trusted parent process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import GradewiseError
+from .spec import SPEC_NAME, Spec, load_spec
+
+# In a built wheel the course is bundled under grader/_bundled; in a clone (also an editable
+# install) it stands beside the package.
+INSTALLED_COURSES = (Path(__file__).parent / "_bundled", Path(__file__).parent.parent)
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+
+    @property
+    def exercises_dir(self) -> Path:
+        return self.root / "exercises"
+
+    @property
+    def solutions_dir(self) -> Path:
+        return self.root / "solutions"
+
+    def spec_paths(self) -> list[Path]:
+        return sorted(p for p in self.exercises_dir.glob("ex*.yaml") if SPEC_NAME.match(p.name))
+
+    def specs(self) -> list[Spec]:
+        return [load_spec(p) for p in self.spec_paths()]
+
+    def find(self, which: str) -> Spec:
+        """An exercise by number (`3`, `03`) or slug (`jacobians`)."""
+        paths = self.spec_paths()
+        for path in paths:
+            match = SPEC_NAME.match(path.name)
+            if which.isdigit() and int(which) == int(match[1]) or which in (match[2], path.stem):
+                return load_spec(path)
+        known = ", ".join(f"{int(SPEC_NAME.match(p.name)[1])} {SPEC_NAME.match(p.name)[2]}"
+                          for p in paths)
+        raise GradewiseError(f"unknown exercise {which!r}; the course has: {known}. "
+                             "Run `grade list` to see them.")
+
+    def solution(self, spec: Spec):
+        """The reference module of `spec`, imported under a private name (parent only)."""
+        path = self.solutions_dir / spec.solution
+        if not path.is_file():
+            raise GradewiseError(f"{spec.path}: the reference solution {path} does not exist")
+        name = f"_gradewise_solutions.{path.stem}"
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        return module
+
+
+def find_course(start: Path | None = None) -> Course:
+    env = os.environ.get("GRADEWISE_COURSE")
+    if env:
+        root = Path(env)
+        if not (root / "exercises").is_dir():
+            raise GradewiseError(f"GRADEWISE_COURSE={env} has no exercises/ folder")
+        return Course(root.resolve())
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "exercises").is_dir() and (folder / "solutions").is_dir():
+            return Course(folder)
+    for root in INSTALLED_COURSES:
+        if (root / "exercises").is_dir() and (root / "solutions").is_dir():
+            return Course(root)
+    raise GradewiseError("no course found: run `grade` inside a clone of the course "
+                         "(a folder holding exercises/ and solutions/)")

@@ -1,0 +1,180 @@
+"""Why a check failed, in words: generic diagnoses and the exercise's known mistakes.
+
+Every diagnosis has a stable id (DESIGN.md section 4) and a message template below.
+Exercise-specific mistakes come from the spec: the solution module computes the wrong
+answer on the same inputs, and a student output that matches it names the misconception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .compare import Mismatch, as_float_array, same
+
+TEMPLATES = {
+    "not-implemented": "`{function}` is not implemented yet: fill it in in {file} "
+                       "(it still raises NotImplementedError).",
+    "missing-function": "your file has no function `{function}` (renamed or deleted?): "
+                        "it must be defined with exactly this name.",
+    "returned-none": "`{function}` returned None: is a `return` statement missing?",
+    "not-an-array": "`{function}` must return a numpy array of shape {expected_shape}, "
+                    "but returned {got_kind}{hint}.",
+    "wrong-shape": "`{function}` returned shape {got_shape}, expected {expected_shape}. "
+                   "Shape convention: a gradient has the shape of its parameter; a Jacobian "
+                   "of f: Rⁿ → Rᵐ is (m, n).",
+    "jacobian-form": "the values are right but the shape is {got_shape} instead of "
+                     "{expected_shape}: {why}",
+    "transposed": "your result is the transpose of the expected one (shape {got_shape}, "
+                  "expected {expected_shape}): check the order of the factors and which "
+                  "axis is which.",
+    "sign-flipped": "your result is the negative of the expected one: a sign is flipped "
+                    "somewhere (ŷ − y vs y − ŷ, a dropped minus in −log, ...).",
+    "scaled-by-n": "your result is {factor} times the expected one: {how} over the "
+                   "{n} examples of the batch?",
+    "non-finite": "`{function}` returned {bad} where a finite number was expected: an "
+                  "overflow or 0/0? (exp overflows above ≈709 in float64; log(0) = −inf)",
+    "mutated-input": "`{function}` changed its input `{arg}` in place; functions must not "
+                     "modify their inputs (compute `x - m`, not `x -= m`, or work on a copy).",
+    "exception": "`{function}` raised {type}: {message}",
+    "timeout": "`{function}` did not finish within {seconds:g} s: an endless loop, or far "
+               "too much work? (the other functions are still graded)",
+    "memory": "`{function}` ran out of memory ({message}): an array far too large?",
+    "crashed": "`{function}` stopped the process that runs your code: {detail}. Never "
+               "call sys.exit, os._exit or os.kill in a graded function.",
+}
+JACOBIAN_FORM_WHY = {
+    True: "the shape convention says a gradient has the shape of its parameter, so drop "
+          "the extra axis (a (1, n) Jacobian row becomes the (n,) gradient).",
+    False: "this answer is asked in Jacobian form, with the extra axis: use "
+           "reshape(1, -1) or np.atleast_2d.",
+}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    id: str
+    message: str
+    hint: int | None = None
+
+
+def of_outcome(outcome, function: str, file: str, timeout: float) -> Diagnosis:
+    """A call that produced no value: why, from how it ended."""
+    exc = outcome.exception or {}
+    if outcome.status == "exception" and exc.get("type") == "NotImplementedError":
+        return Diagnosis("not-implemented", TEMPLATES["not-implemented"].format(
+            function=function, file=file))
+    if outcome.status == "missing":
+        return Diagnosis("missing-function", TEMPLATES["missing-function"].format(function=function))
+    if outcome.status == "timeout":
+        return Diagnosis("timeout", TEMPLATES["timeout"].format(function=function, seconds=timeout))
+    if outcome.status == "memory":
+        return Diagnosis("memory", TEMPLATES["memory"].format(
+            function=function, message=exc.get("message") or "MemoryError"))
+    if outcome.status == "crashed":
+        if "timeout" in outcome.detail:
+            return Diagnosis("timeout", TEMPLATES["timeout"].format(function=function,
+                                                                    seconds=timeout))
+        if "memory" in outcome.detail:
+            return Diagnosis("memory", TEMPLATES["memory"].format(function=function,
+                                                                  message=outcome.detail))
+        return Diagnosis("crashed", TEMPLATES["crashed"].format(function=function,
+                                                                detail=outcome.detail))
+    message = exc.get("message", "")
+    text = TEMPLATES["exception"].format(function=function, type=exc.get("type", "an error"),
+                                         message=message or "(no message)")
+    return Diagnosis("exception", text)
+
+
+def of_mutation(function: str, arg: str) -> Diagnosis:
+    return Diagnosis("mutated-input", TEMPLATES["mutated-input"].format(function=function, arg=arg))
+
+
+def of_exception_mistake(exception: dict | None, mistakes) -> Diagnosis | None:
+    """A student exception that a known wrong formula raises too (e.g. no keepdims → broadcast)."""
+    if not exception:
+        return None
+    for mistake, produce in mistakes:
+        try:
+            produce()
+        except Exception as exc:  # the mistake is expected to fail on this case
+            if type(exc).__name__ == exception["type"] and str(exc) == exception["message"]:
+                return Diagnosis(mistake.id, mistake.message, mistake.hint)
+    return None
+
+
+def of_value(got, expected, found: Mismatch, function: str, mistakes, batch_sizes,
+             rtol: float, atol: float) -> Diagnosis | None:
+    """Why `got` differs from `expected`; `mistakes` pairs each known mistake with a thunk
+    computing its (selected) output on the same inputs."""
+    if got is None:
+        return Diagnosis("returned-none", TEMPLATES["returned-none"].format(function=function))
+    loose = dict(rtol=max(rtol, 1e-6), atol=max(atol, 1e-9))
+    for mistake, produce in mistakes:
+        try:
+            wrong = produce()
+        except Exception:  # a mistake formula may not apply to this case at all
+            continue
+        if same(got, wrong, **loose):
+            return Diagnosis(mistake.id, mistake.message, mistake.hint)
+    if found.kind == "non-finite":
+        bad = "NaN" if np.isnan(np.asarray(found.got, dtype=float)).any() else "inf"
+        return Diagnosis("non-finite", TEMPLATES["non-finite"].format(function=function, bad=bad))
+    g, e = found.got, found.expected
+    if found.kind == "type" and isinstance(e, np.ndarray):
+        array = _try_array(g)
+        hint = ""
+        if array is not None and array.shape == e.shape and same(array, e, **loose):
+            hint = " (the values are right: wrap them in np.array)"
+        return Diagnosis("not-an-array", TEMPLATES["not-an-array"].format(
+            function=function, expected_shape=e.shape, got_kind=_kind(g), hint=hint))
+    ga, ea = as_float_array(g), as_float_array(e)
+    if ga is None or ea is None:
+        return None
+    if ga.shape != ea.shape:
+        if ga.size == ea.size and ga.squeeze().shape == ea.squeeze().shape \
+                and same(ga.reshape(ea.shape), ea, **loose):
+            why = JACOBIAN_FORM_WHY[ea.ndim < ga.ndim]
+            return Diagnosis("jacobian-form", TEMPLATES["jacobian-form"].format(
+                got_shape=ga.shape, expected_shape=ea.shape, why=why))
+        if ga.ndim == 2 and ga.shape == ea.T.shape and same(ga, ea.T, **loose):
+            return _transposed(ga, ea)
+        return Diagnosis("wrong-shape", TEMPLATES["wrong-shape"].format(
+            function=function, got_shape=ga.shape, expected_shape=ea.shape))
+    if ga.ndim == 2 and not same(ea, ea.T, **loose) and same(ga, ea.T, **loose):
+        return _transposed(ga, ea)
+    if np.any(np.abs(ea) > atol) and same(ga, -ea, **loose):
+        return Diagnosis("sign-flipped", TEMPLATES["sign-flipped"])
+    for n in sorted({n for n in batch_sizes if n > 1}):
+        for factor, how in ((n, "a sum where the mean is asked (or 1/N missing)"),
+                            (1 / n, "a mean where the sum is asked (or an extra 1/N)")):
+            if np.any(np.abs(ea) > atol) and same(ga, ea * factor, **loose):
+                return Diagnosis("scaled-by-n", TEMPLATES["scaled-by-n"].format(
+                    factor=f"{factor:g}" if factor >= 1 else f"1/{n}", how=how, n=n))
+    return None
+
+
+def _transposed(ga, ea):
+    return Diagnosis("transposed", TEMPLATES["transposed"].format(
+        got_shape=ga.shape, expected_shape=ea.shape))
+
+
+def _try_array(value):
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return array
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__}"
+    if isinstance(value, np.ndarray):
+        return "a 0-d array"
+    if isinstance(value, (int, float)):
+        return f"the number {value:g}"
+    return f"a {type(value).__name__}"

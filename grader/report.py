@@ -1,0 +1,127 @@
+"""Arranging results for the terminal (rich) and as JSON. Results render themselves; this
+module lays them out and words the next step."""
+
+from __future__ import annotations
+
+import json
+
+from .results import ExerciseResult
+
+NEXT_STEP = {
+    "error": "Fix the problem above in {file}, then run `grade exercise {number}` again.",
+    "start": "Open {file}: the statement is at the top. Fill in `{function}` first, then run "
+             "`grade exercise {number}`.",
+    "fix": "Fix `{function}` ({check}), then run `grade exercise {number}` again.{hint}",
+    "done": "Full marks. Next: `grade exercise {next}`.",
+    "last": "Full marks. That was the last exercise: `grade list` shows where you stand.",
+}
+
+
+def next_step(result: ExerciseResult, numbers: list[int]) -> str:
+    fields = {"file": result.file, "number": result.exercise}
+    if result.error:
+        return NEXT_STEP["error"].format(**fields)
+    if result.full_marks:
+        later = [n for n in numbers if n > result.exercise]
+        return NEXT_STEP["done"].format(next=later[0]) if later else NEXT_STEP["last"]
+    failing = [c for c in result.checks if not c.passed]
+    if all(c.diagnosis == "not-implemented" for c in failing):
+        return NEXT_STEP["start"].format(function=failing[0].function, **fields)
+    first = failing[0]
+    hint = (f" Hint {first.hint} is about this: `grade hint {result.exercise} --all`."
+            if first.hint else f" Stuck? `grade hint {result.exercise}`.")
+    return NEXT_STEP["fix"].format(function=first.function, check=first.name, hint=hint, **fields)
+
+
+def exercise_renderable(result: ExerciseResult, numbers: list[int], created: bool = False):
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.rule import Rule
+    from rich.text import Text
+
+    parts = []
+    if created:
+        parts.append(Text(f"Created {result.file} from the exercise spec: your functions go there.",
+                          style="cyan"))
+    parts.append(Rule(Text(f"Exercise {result.exercise} · {result.slug} — {result.title}",
+                           style="bold"), style="blue"))
+    parts.append(Text.assemble(("Statement: ", "dim"), f"the top of {result.file}",
+                               (f"  (or `grade notebook {result.exercise}`)", "dim")))
+    if result.error:
+        parts.append(Panel(_error_text(result), title="could not grade", border_style="red"))
+    else:
+        function = None
+        for check in result.checks:
+            if check.function != function:
+                function = check.function
+                parts.append(Text(function, style="bold magenta"))
+            parts.append(check)
+    if result.output or result.output_dropped:
+        parts.append(_output_panel(result))
+    parts.append(_score_line(result))
+    parts.append(Text.assemble(("Next: ", "bold"), next_step(result, numbers)))
+    return Group(*parts)
+
+
+def summary_renderable(results: list[ExerciseResult]):
+    from rich.table import Table
+
+    table = Table(title="Summary", title_justify="left")
+    for column, justify in (("no.", "right"), ("exercise", "left"), ("score", "right"),
+                            ("status", "left")):
+        table.add_column(column, justify=justify)
+    for r in results:
+        status = ("[green]full marks[/]" if r.full_marks else
+                  "[red]error[/]" if r.error else
+                  f"[yellow]{sum(not c.passed for c in r.checks)} checks failing[/]")
+        table.add_row(str(r.exercise), r.slug, f"{r.score:g}/{r.max_score:g}", status)
+    total, possible = sum(r.score for r in results), sum(r.max_score for r in results)
+    table.add_row("", "[bold]total[/]", f"[bold]{total:g}/{possible:g}[/]", "")
+    return table
+
+
+def to_json(results) -> str:
+    if isinstance(results, ExerciseResult):
+        return json.dumps(results.to_json(), indent=2, default=_plain)
+    return json.dumps([r.to_json() for r in results], indent=2, default=_plain)
+
+
+def _plain(value):
+    import numpy as np
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _error_text(result):
+    from rich.text import Text
+
+    text = Text(result.error)
+    for line, code in result.error_lines:
+        text.append(f"\n  line {line}: ", style="dim")
+        text.append(code.strip(), style="bold")
+    return text
+
+
+def _output_panel(result):
+    from rich.panel import Panel
+    from rich.text import Text
+
+    lines = result.output.rstrip("\n").splitlines()
+    shown = lines[-12:]
+    text = Text("\n".join(shown), style="dim")
+    more = len(lines) - len(shown)
+    if more or result.output_dropped:
+        text.append(f"\n… {more} more lines" if more else "\n…", style="italic")
+        if result.output_dropped:
+            text.append(f", {result.output_dropped} more bytes not kept", style="italic")
+    return Panel(text, title="your code printed", border_style="dim", title_align="left")
+
+
+def _score_line(result):
+    from rich.text import Text
+
+    style = "bold green" if result.full_marks else ("bold red" if result.score == 0 else "bold yellow")
+    passed = sum(c.passed for c in result.checks)
+    return Text.assemble(("Score ", "bold"), (f"{result.score:g}/{result.max_score:g}", style),
+                         f"  ({passed} of {len(result.checks)} checks passed)")

@@ -1,0 +1,148 @@
+"""`grade validate`: the course checks itself.
+
+For every spec: it parses; its solution module has every function it names; the reference
+solution scores full marks; the untouched stub scores 0 with "not implemented" everywhere;
+every catalogued mistake, run as a student file, fails exactly its checks (all others pass)
+and is named by its diagnosis; no gradient check would pass a gradient of zeros.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .cases import build_inputs
+from .course import find_course
+from .errors import GradewiseError
+from .stubs import render_stub
+
+
+@dataclass
+class SpecReport:
+    name: str
+    problems: list[str] = field(default_factory=list)
+    reference: str = ""
+    stub: str = ""
+    mistakes: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict:
+        return {"spec": self.name, "ok": self.ok, "problems": self.problems,
+                "reference": self.reference, "stub": self.stub, "mistakes": self.mistakes}
+
+
+def validate_course(course=None, seed: int = 0) -> list[SpecReport]:
+    from .grading import Grader  # the sandbox forks before any solution is loaded
+
+    course = course or find_course()
+    reports = []
+    with Grader(course, seed=seed) as grader:
+        for path in course.spec_paths():
+            report = SpecReport(path.name)
+            try:
+                from .spec import load_spec
+                spec = load_spec(path)
+                grader.solution(spec)
+                _validate_spec(grader, spec, report)
+            except GradewiseError as exc:
+                report.problems.append(str(exc))
+            reports.append(report)
+    return reports
+
+
+def _validate_spec(grader, spec, report):
+    solution_path = grader.course.solutions_dir / spec.solution
+    solution_source = solution_path.read_text(encoding="utf-8")
+    filename = str(solution_path)
+
+    result = grader.grade_source(spec, solution_source, filename)
+    report.reference = f"{result.score:g}/{result.max_score:g}"
+    if not result.full_marks:
+        failing = [f"{c.name}: {c.message}" for c in result.checks if not c.passed]
+        report.problems.append(f"the reference solution scores {report.reference}"
+                               + (f" ({result.error})" if result.error else "")
+                               + "".join(f"\n    {line}" for line in failing))
+
+    stub = grader.grade_source(spec, render_stub(spec), f"<stub {spec.stem}.py>")
+    report.stub = f"{stub.score:g}/{stub.max_score:g}"
+    not_implemented = [c for c in stub.checks if c.diagnosis != "not-implemented"]
+    if stub.score != 0 or stub.error or not_implemented:
+        report.problems.append(f"the stub scores {report.stub}; checks without "
+                               f"'not-implemented': {[c.name for c in not_implemented]}")
+
+    recognised = 0
+    for mistake in spec.mistakes:
+        source = f"{solution_source}\n\n{mistake.function} = {mistake.solution_attr}\n"
+        graded = grader.grade_source(spec, source, filename)
+        problem = _mistake_problem(spec, mistake, graded)
+        if problem:
+            report.problems.append(f"mistake {mistake.id}: {problem}")
+        else:
+            recognised += 1
+    report.mistakes = f"{recognised}/{len(spec.mistakes)}"
+    report.problems.extend(_zero_gradient_problems(grader, spec))
+
+
+def _mistake_problem(spec, mistake, graded) -> str | None:
+    failed = {c.name for c in graded.checks if not c.passed}
+    if graded.error:
+        return f"the file could not be graded: {graded.error}"
+    if not failed:
+        return "passes every check: no case tells it apart from the reference"
+    if mistake.fails is not None and failed != set(mistake.fails):
+        return (f"fails {sorted(failed)}, the spec says it fails {sorted(mistake.fails)}")
+    if mistake.fails is None:
+        others = {c.name for c in spec.checks if c.function != mistake.function} & failed
+        if others:
+            return f"fails checks of other functions: {sorted(others)}"
+    unnamed = [c.name for c in graded.checks if not c.passed and c.diagnosis != mistake.id]
+    if unnamed:
+        diagnoses = {c.name: c.diagnosis for c in graded.checks if c.name in unnamed}
+        return f"not recognised in {diagnoses} (diagnosis shown instead)"
+    return None
+
+
+def _zero_gradient_problems(grader, spec) -> list[str]:
+    """A gradient check whose true gradient is zero on every case would pass a stub of zeros."""
+    from .checks import CaseRun, Context
+
+    problems = []
+    solution = grader.solution(spec)
+    ctx = Context(spec, solution, "", 0, {})
+    for check in spec.checks:
+        if check.kind != "gradcheck":
+            continue
+        gradients = []
+        for case in spec.cases_for(check):
+            inputs = build_inputs(spec, case, grader.seed, solution)
+            gradients.append(ctx.numeric_gradient(check, CaseRun(case, inputs, (), (), None)))
+        if all(np.all(np.abs(g) <= check.options["atol"]) for g in gradients):
+            problems.append(f"check {check.name!r}: the true gradient is zero on every case, so "
+                            "a function returning zeros would pass")
+    return problems
+
+
+def report_renderable(reports: list[SpecReport]):
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="grade validate", title_justify="left")
+    for column in ("spec", "reference", "stub", "mistakes", "status"):
+        table.add_column(column)
+    for r in reports:
+        table.add_row(r.name, r.reference, r.stub, r.mistakes,
+                      "[green]ok[/]" if r.ok else f"[red]{len(r.problems)} problem(s)[/]")
+    parts = [table]
+    for r in reports:
+        for problem in r.problems:
+            parts.append(Text.assemble((f"{r.name}: ", "bold red"), problem))
+    bad = sum(not r.ok for r in reports)
+    parts.append(Text(f"{len(reports)} specs, all valid." if not bad else
+                      f"{bad} of {len(reports)} specs have problems.",
+                      style="bold green" if not bad else "bold red"))
+    return Group(*parts)

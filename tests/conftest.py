@@ -1,0 +1,53 @@
+"""Shared fixtures: the repository's course, a module-wide Grader, plain rendering."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from grader.course import Course
+from grader.grading import Grader
+
+REPO = Path(__file__).resolve().parent.parent
+COURSE = Course(REPO)
+
+
+@pytest.fixture(scope="session")
+def course() -> Course:
+    return COURSE
+
+
+@pytest.fixture(scope="session")
+def grader():
+    with Grader(COURSE) as g:
+        yield g
+
+
+@pytest.fixture
+def plain_env(monkeypatch):
+    """Rendering tests must not depend on the caller's NO_COLOR / FORCE_COLOR."""
+    for name in ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "TERM"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def render(renderable, width=100) -> str:
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False)
+    console.print(renderable)
+    return console.file.getvalue()
+
+
+def solution_source(spec) -> str:
+    return (COURSE.solutions_dir / spec.solution).read_text(encoding="utf-8")
+
+
+def mistake_source(spec, mistake) -> str:
+    """A wrong student file: the reference, with one function replaced by a known mistake."""
+    return f"{solution_source(spec)}\n\n{mistake.function} = {mistake.solution_attr}\n"
+
+
+def grade_text(grader, spec, source: str, name="student.py"):
+    return grader.grade_source(spec, source, f"/submission/{name}", name)

@@ -14,8 +14,8 @@ import numpy as np
 from .compare import Mismatch, as_float_array, same
 
 TEMPLATES = {
-    "not-implemented": "`{function}` is not implemented yet: fill it in in {file} "
-                       "(it still raises NotImplementedError).",
+    "not-implemented": "`{function}` is not implemented yet (it still raises "
+                       "NotImplementedError): fill it in in {file}.",
     "missing-function": "your file has no function `{function}` (renamed or deleted?): "
                         "it must be defined with exactly this name.",
     "returned-none": "`{function}` returned None: is a `return` statement missing?",
@@ -43,6 +43,8 @@ TEMPLATES = {
     "memory": "`{function}` ran out of memory ({message}): an array far too large?",
     "crashed": "`{function}` stopped the process that runs your code: {detail}. Never "
                "call sys.exit, os._exit or os.kill in a graded function.",
+    "uses-failing-function": "`{function}` calls your `{callee}`, which fails its own checks: "
+                             "fix `{callee}` first, then grade again.",
 }
 JACOBIAN_FORM_WHY = {
     True: "the shape convention says a gradient has the shape of its parameter, so drop "
@@ -85,6 +87,35 @@ def of_outcome(outcome, function: str, file: str, timeout: float) -> Diagnosis:
     text = TEMPLATES["exception"].format(function=function, type=exc.get("type", "an error"),
                                          message=message or "(no message)")
     return Diagnosis("exception", text)
+
+
+def functions_called(source: str) -> dict[str, set[str]]:
+    """For each top-level function of a student's source, the names its body uses."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    return {node.name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+def blame_callees(checks, source: str, own_mistakes: dict[str, set[str]]) -> None:
+    """A failing check of g, where g calls a student function f that fails its own checks,
+    is most likely f's fault: say so (unless g's failure is already explained on its own)."""
+    failing = {c.function for c in checks if not c.passed}
+    calls = functions_called(source)
+    keep = {"not-implemented", "missing-function", "mutated-input"}
+    for check in checks:
+        if check.passed or check.diagnosis in keep or \
+                check.diagnosis in own_mistakes.get(check.function, ()):
+            continue
+        callees = sorted((calls.get(check.function, set()) & failing) - {check.function})
+        if callees:
+            check.diagnosis, check.hint = "uses-failing-function", None
+            check.message = TEMPLATES["uses-failing-function"].format(
+                function=check.function, callee=callees[0])
 
 
 def of_mutation(function: str, arg: str) -> Diagnosis:

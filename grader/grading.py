@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .cases import DEFAULT_SEED, build_inputs, call_args
 from .checks import CaseRun, Context, run_check
+from .diagnose import blame_callees
 from .results import CheckResult, ExerciseResult
 from .runner import Call, Limits, Sandbox
 from .spec import Spec
@@ -68,6 +69,10 @@ class Grader:
             for run in check_runs:
                 run.outcome = outcome.calls[run.outcome]
             result.checks.append(run_check(check, check_runs, ctx))
+        own_mistakes = {}
+        for mistake in spec.mistakes:
+            own_mistakes.setdefault(mistake.function, set()).add(mistake.id)
+        blame_callees(result.checks, source, own_mistakes)
         result.score = sum(c.score for c in result.checks)
         return result
 

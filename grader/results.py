@@ -94,6 +94,9 @@ class CheckResult:
         yield line
         if self.passed:
             return
+        if self.diagnosis == "not-implemented":  # the stub: nothing to show but that
+            yield Padding(Text("not implemented yet", style="dim"), (0, 0, 0, 6))
+            return
         message = Text(self.message)
         if self.diagnosis:
             message = Text.assemble((f"[{self.diagnosis}] ", "bold yellow"), self.message)

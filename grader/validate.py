@@ -99,7 +99,8 @@ def _mistake_problem(spec, mistake, graded) -> str | None:
         others = {c.name for c in spec.checks if c.function != mistake.function} & failed
         if others:
             return f"fails checks of other functions: {sorted(others)}"
-    unnamed = [c.name for c in graded.checks if not c.passed and c.diagnosis != mistake.id]
+    unnamed = [c.name for c in graded.checks if not c.passed and c.diagnosis != (
+        mistake.id if c.function == mistake.function else "uses-failing-function")]
     if unnamed:
         diagnoses = {c.name: c.diagnosis for c in graded.checks if c.name in unnamed}
         return f"not recognised in {diagnoses} (diagnosis shown instead)"

@@ -4,13 +4,18 @@ import numpy as np
 
 
 def softmax(f):
-    f = np.asarray(f, dtype=np.float64)
-    e = np.exp(f - np.max(f, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
+    return _softmax(f)
 
 
 def softmax_classifier(W, X):
     return softmax(X @ W.T)
+
+
+def _softmax(f):
+    # mistakes below call this, never `softmax`: a mistake replaces `softmax` when validated
+    f = np.asarray(f, dtype=np.float64)
+    e = np.exp(f - np.max(f, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
 
 
 # -- properties -------------------------------------------------------------------------
@@ -54,7 +59,7 @@ def mistake_no_keepdims(f):
 
 
 def mistake_always_2d(f):
-    return np.atleast_2d(softmax(f))
+    return np.atleast_2d(_softmax(f))
 
 
 def mistake_forgot_softmax(W, X):
@@ -62,4 +67,4 @@ def mistake_forgot_softmax(W, X):
 
 
 def mistake_classifier_transposed_scores(W, X):
-    return softmax(W @ X.T)
+    return _softmax(W @ X.T)

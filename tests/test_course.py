@@ -45,8 +45,12 @@ def test_catalogued_mistake_fails_its_checks_with_its_diagnosis(grader, spec, mi
     failed = {c.name for c in result.checks if not c.passed}
     assert failed == set(mistake.fails)
     for check in result.checks:
-        if not check.passed:
+        if not check.passed and check.function == mistake.function:
             assert check.diagnosis == mistake.id, check
+        elif not check.passed:  # a function that calls the mistaken one
+            assert check.diagnosis == "uses-failing-function", check
+            assert f"`{mistake.function}`" in check.message
+        if not check.passed:
             assert check.score == 0
         else:
             assert check.score == check.max_score

@@ -161,22 +161,22 @@ def _format_array(array, worst_index, worst_style):
         worst = (0, worst_index[0]) if array.ndim == 1 else tuple(worst_index)
     row_ids = _window(rows, MAX_SHOWN_ROWS, worst[0] if worst else 0)
     col_ids = _window(cols, MAX_SHOWN_COLS, worst[1] if worst else 0)
-    text = Text(f"shape {array.shape}  " if array.size > 1 else "", style="dim")
+    text = Text()
+    depth = array.ndim
     for r_pos, r in enumerate(row_ids):
-        if r_pos:
-            text.append("\n")
+        text.append(("[" * depth) if r_pos == 0 else "\n" + " " * (depth - 1) + ("[" if r is not None else ""))
         if r is None:
-            text.append("  …")
+            text.append("…")
             continue
-        text.append("[" if array.ndim == 1 or r_pos == 0 else " ")
         for c_pos, c in enumerate(col_ids):
-            text.append(" " if c_pos else "")
             if c is None:
-                text.append("…")
+                text.append("        …")
                 continue
             style = worst_style if worst == (r, c) else ""
             text.append(f"{_number(matrix[r, c]):>9}", style=style)
-        text.append("]")
+        text.append("]" * (depth if r_pos == len(row_ids) - 1 else 1))
+    if array.size > 1:
+        text.append(f"  {array.shape}", style="dim")
     return text
 
 

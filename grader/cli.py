@@ -139,20 +139,20 @@ def cmd_exercise(args) -> int:
         from .report import to_json
         print(to_json(results if args.which == "all" else results[0]))
     else:
-        _print_results(args, results, numbers, created)
+        _print_results(args, results, numbers, created, summary=args.which == "all")
     if args.strict and not all(r.full_marks for r in results):
         return EXIT_NOT_FULL
     return EXIT_OK
 
 
-def _print_results(args, results, numbers, created):
+def _print_results(args, results, numbers, created, summary):
     from .report import exercise_renderable, summary_renderable
 
     console = _console(args)
     for result in results:
         console.print(exercise_renderable(result, numbers, result.exercise in created))
         console.print()
-    if len(results) > 1:
+    if summary:
         console.print(summary_renderable(results))
         unfinished = [r for r in results if not r.full_marks]
         if unfinished:

@@ -105,6 +105,8 @@ def blame_callees(checks, source: str, own_mistakes: dict[str, set[str]]) -> Non
     """A failing check of g, where g calls a student function f that fails its own checks,
     is most likely f's fault: say so (unless g's failure is already explained on its own)."""
     failing = {c.function for c in checks if not c.passed}
+    if not failing:
+        return
     calls = functions_called(source)
     keep = {"not-implemented", "missing-function", "mutated-input"}
     for check in checks:

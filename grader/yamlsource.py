@@ -2,21 +2,22 @@
 
 Spec errors must name the file, the line and the field; PyYAML's composed nodes carry the
 line, so we build the values from the nodes ourselves and keep a path → line table.
+
+Importing and running PyYAML costs more than grading a small exercise, so a parsed document
+is cached as JSON, keyed by the hash of the file's text (any edit invalidates it).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from .errors import SpecError
 
-try:  # the C loader is several times faster; fall back when libyaml is absent
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml import SafeLoader as _Loader
+CACHE_FORMAT = 1
 
 
 @dataclass
@@ -48,8 +49,54 @@ def load_yaml(path: Path) -> LocatedDocument:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError(path, None, "", f"cannot read the file ({exc.strerror})") from None
+    key = hashlib.sha256(f"{CACHE_FORMAT}\0{text}".encode()).hexdigest()
+    cached = _read_cache(key, path)
+    if cached is not None:
+        return cached
+    doc = _parse(path, text)
+    _write_cache(key, doc)
+    return doc
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("GRADEWISE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gradewise")
+    return Path(base) / "specs"
+
+
+def _read_cache(key: str, path: Path) -> LocatedDocument | None:
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        data = json.loads((cache_dir() / f"{key}.json").read_text(encoding="utf-8"))
+        lines = {tuple(p): int(n) for p, n in data["lines"]}
+        return LocatedDocument(path, data["value"], lines)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_cache(key: str, doc: LocatedDocument) -> None:
+    folder = cache_dir()
+    data = {"value": doc.value, "lines": [[list(p), n] for p, n in doc.lines.items()]}
+    try:
+        text = json.dumps(data)
+        if json.loads(text)["value"] != doc.value:  # int keys, NaN, dates: parse each time
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"{key}.{os.getpid()}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, folder / f"{key}.json")
+    except (OSError, TypeError, ValueError):  # a cache is optional: never fail over it
+        pass
+
+
+def _parse(path: Path, text: str) -> LocatedDocument:
+    import yaml
+
+    try:  # the C loader is several times faster; fall back when libyaml is absent
+        from yaml import CSafeLoader as loader
+    except ImportError:  # pragma: no cover - depends on the PyYAML build
+        from yaml import SafeLoader as loader
+    try:
+        node = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -63,6 +110,8 @@ def load_yaml(path: Path) -> LocatedDocument:
 
 
 def _plain(node, path: tuple, doc: LocatedDocument):
+    import yaml
+
     doc.lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out = {}
@@ -78,10 +127,19 @@ def _plain(node, path: tuple, doc: LocatedDocument):
     return _scalar(node)
 
 
-_CONSTRUCTOR = yaml.constructor.SafeConstructor()
-
-
 def _scalar(node):
+    import yaml
+
     if not isinstance(node, yaml.ScalarNode):
         return repr(node)
-    return _CONSTRUCTOR.construct_object(node, deep=True)
+    return _constructor().construct_object(node, deep=True)
+
+
+_CONSTRUCTORS: list = []
+
+
+def _constructor():
+    if not _CONSTRUCTORS:
+        import yaml
+        _CONSTRUCTORS.append(yaml.constructor.SafeConstructor())
+    return _CONSTRUCTORS[0]

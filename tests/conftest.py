@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,8 @@ from grader.course import Course
 from grader.grading import Grader
 
 REPO = Path(__file__).resolve().parent.parent
+# the parsed-spec cache of this test session, never the user's
+os.environ["GRADEWISE_CACHE"] = tempfile.mkdtemp(prefix="gradewise-cache-")
 COURSE = Course(REPO)
 
 

@@ -347,6 +347,13 @@ def _worker(command, limits: Limits, out_w, progress_w):
         progress = os.dup(progress_w)
         for fd in (devnull, out_w, progress_w):
             os.close(fd)
+        # The parent's sys.stdout may be pytest's capture or a Jupyter stream, and may be
+        # unbuffered (PYTHONUNBUFFERED): give the student plain buffered streams on fds 1, 2.
+        import io
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
+                                      errors="replace")
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
+                                      errors="replace", line_buffering=True)
         job_dir = command["job"]
         work = os.path.join(job_dir, "work")
         os.chdir(work)

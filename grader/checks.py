@@ -135,7 +135,9 @@ def gradcheck(check, run, ctx) -> Verdict | None:
     if not ok:
         return Verdict(problem, "wrong-shape", evidence=_evidence(run))
     numeric = ctx.numeric_gradient(check, run)
-    found = mismatch(got, numeric, rtol=np.inf, atol=np.inf)  # structure first
+    # structure first; a finite atol, since numpy ≥ 2.4 makes inf·0 tolerances NaN (a
+    # finite-difference entry of exactly 0 would then "differ")
+    found = mismatch(got, numeric, rtol=0.0, atol=np.finfo(np.float64).max)
     if found is None:
         a, b = as_float_array(got), numeric
         if not np.all(np.isfinite(a)):
@@ -209,6 +211,9 @@ def select(value, path) -> tuple[bool, object, str]:
         elif isinstance(step, str) and isinstance(value, dict) and step in value:
             value = value[step]
         else:
+            if isinstance(step, str) and isinstance(value, dict):
+                return False, None, (f"expected a dict with key {step!r}; yours has keys "
+                                     f"{sorted(map(str, value))}")
             want = f"a tuple/list with item {step}" if isinstance(step, int) else f"a dict with key {step!r}"
             return False, None, f"expected {want}, got {type(value).__name__}"
     return True, value, ""

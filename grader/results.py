@@ -141,6 +141,8 @@ def format_value(value, worst_index=None, worst_style="bold red"):
 
     if isinstance(value, np.ndarray) and value.ndim in (1, 2) and value.dtype.kind in "biuf":
         return _format_array(value, worst_index, worst_style)
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
+        return Text(_number(value), style=worst_style)  # a scalar, as the comparison holds it
     if isinstance(value, np.ndarray):
         return Text(f"array of shape {value.shape}, dtype {value.dtype}")
     if isinstance(value, float) or isinstance(value, np.floating):
@@ -173,7 +175,8 @@ def _format_array(array, worst_index, worst_style):
                 text.append("        …")
                 continue
             style = worst_style if worst == (r, c) else ""
-            text.append(f"{_number(matrix[r, c]):>9}", style=style)
+            # the leading space keeps entries apart when one fills the width (-2.675e-04)
+            text.append(f"{' ' + _number(matrix[r, c]):>9}", style=style)
         text.append("]" * (depth if r_pos == len(row_ids) - 1 else 1))
     if array.size > 1:
         text.append(f"  {array.shape}", style="dim")

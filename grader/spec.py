@@ -15,7 +15,7 @@ from pathlib import Path
 from .yamlsource import LocatedDocument, load_yaml
 
 FORMAT_VERSION = 1
-SPEC_NAME = re.compile(r"^ex(\d\d)_([a-z0-9_]+)\.yaml$")
+SPEC_NAME = re.compile(r"^ex(\d\d)_([A-Za-z0-9_]+)\.yaml$")  # slugs like `grad_W` (DESIGN §6)
 
 
 @dataclass(frozen=True)

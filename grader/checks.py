@@ -223,7 +223,7 @@ def _value_verdict(check, run, ctx, got, expected, found, rtol, atol) -> Verdict
     batch = _batch_sizes(run)
     found_d = diagnose.of_value(got, expected, found, check.function, ctx.mistakes(check, run),
                                 batch, rtol, atol)
-    where = f"in {found.path}: " if found.path else ""
+    where = f"in {check.function}(…){found.path}: " if found.path else ""
     message = where + (found_d.message if found_d else found.text)
     evidence = _evidence(run)
     evidence.expected, evidence.got, evidence.worst_index = found.expected, found.got, found.worst_index

@@ -35,8 +35,9 @@ TEMPLATES = {
                    "{n} examples of the batch?",
     "non-finite": "`{function}` returned {bad} where a finite number was expected: an "
                   "overflow or 0/0? (exp overflows above ≈709 in float64; log(0) = −inf)",
-    "mutated-input": "`{function}` changed its input `{arg}` in place; functions must not "
-                     "modify their inputs (compute `x - m`, not `x -= m`, or work on a copy).",
+    "mutated-input": "`{function}` left its input `{arg}` changed; functions must not "
+                     "modify their inputs (compute `x - m`, not `x -= m`, work on a copy, and "
+                     "put back any entry you perturb).",
     "exception": "`{function}` raised {type}: {message}",
     "timeout": "`{function}` did not finish within {seconds:g} s: an endless loop, or far "
                "too much work? (the other functions are still graded)",

@@ -75,6 +75,34 @@ def log_sum_exp_grad_transposed(x):
         else log_sum_exp_grad(x)[::-1].copy()
 
 
+def sum_of_cubes_grad_too_small(x):
+    """3x² − 0.3: too small everywhere, for a checker that keeps the sign of the error."""
+    return 3.0 * x ** 2 - 0.3
+
+
+def tiny_cubes(x):
+    """R^shape → R: 1e-6 · Σ x³, gradients of order 1e-6 (an absolute error hides mistakes)."""
+    return float(1e-6 * np.sum(x ** 3))
+
+
+def tiny_cubes_grad_wrong(x):
+    """1e-6 · 3x instead of 1e-6 · 3x²: far off relatively, within 1e-5 absolutely."""
+    return 3e-6 * x
+
+
+def leading_cubes(x):
+    """R^shape → R: Σ x³ over the first half of the entries (flat order). The other entries
+    are never read, so their gradient is exactly 0, by finite differences too."""
+    flat = x.reshape(-1)
+    return float(np.sum(flat[: flat.size // 2] ** 3))
+
+
+def leading_cubes_grad(x):
+    g = 3.0 * x ** 2
+    g.reshape(-1)[g.size // 2:] = 0.0
+    return g
+
+
 NAMES = tuple(name for name, value in dict(globals()).items()
               if callable(value) and not name.startswith("_") and value.__module__ == __name__)
 

@@ -184,7 +184,7 @@ def test_a_numerical_gradient_that_does_not_restore_x_is_reported_as_mutated_inp
     assert len(checks) == 3
     for check in checks:
         assert not check.passed and check.diagnosis == "mutated-input"
-        assert "`numerical_gradient` changed its input `x`" in check.message
+        assert "`numerical_gradient` left its input `x` changed" in check.message
 
 
 def test_a_gradcheck_that_calls_it_is_reported_as_changing_x_too(grader):
@@ -192,7 +192,7 @@ def test_a_gradcheck_that_calls_it_is_reported_as_changing_x_too(grader):
     result = grade_text(grader, EX08, source)
     gradchecks = [c for c in result.checks if c.function == "gradcheck"]
     assert {c.diagnosis for c in gradchecks} == {"mutated-input"}
-    assert all("`gradcheck` changed its input `x`" in c.message for c in gradchecks)
+    assert all("`gradcheck` left its input `x` changed" in c.message for c in gradchecks)
 
 
 def test_a_checker_with_a_signed_error_passes_a_too_small_gradient_and_is_caught(grader, plain_env):

@@ -1,0 +1,298 @@
+"""Reference solution of exercise 6 (window NER): windows, the max-margin loss and its
+gradients, the word-vector gradient, SGD and training; the data, the held-out evaluator
+and the known mistakes."""
+
+import functools
+from pathlib import Path
+
+import numpy as np
+
+PAD_ID = 0
+DATA = Path(__file__).resolve().parent.parent / "exercises" / "data"
+
+
+def make_windows(token_ids, w=2, pad_id=0):
+    return _windows(token_ids, w, pad_id)
+
+
+def window_vector(E, window):
+    return E[np.asarray(window)].reshape(-1)
+
+
+def window_score(x, W, b, u):
+    return float(u @ _sigmoid(W @ x + b))
+
+
+def max_margin_loss(s, s_c, margin=1.0):
+    return float(max(0.0, margin - s + s_c))
+
+
+def max_margin_grads(x_true, x_corrupt, W, b, u):
+    (s, h, delta), (s_c, h_c, delta_c) = _forward(x_true, W, b, u), _forward(x_corrupt, W, b, u)
+    if 1.0 - s + s_c <= 0.0:  # the margin holds: J = 0 around here, nothing to learn
+        return _zero_grads(x_true, x_corrupt, W, b, u)
+    # J = 1 − s + s_c: ∂J/∂s = −1, ∂J/∂s_c = +1, then each score's own chain rule
+    return {"W": -np.outer(delta, x_true) + np.outer(delta_c, x_corrupt),
+            "b": -delta + delta_c,
+            "u": -h + h_c,
+            "x_true": -W.T @ delta,
+            "x_corrupt": W.T @ delta_c}
+
+
+def embedding_grad(E, window, grad_x):
+    grad_E = np.zeros(E.shape, dtype=np.float64)
+    window = np.asarray(window)
+    # a word twice in the window gets both gradients: add.at accumulates, `=` would not
+    np.add.at(grad_E, window, np.asarray(grad_x).reshape(len(window), E.shape[1]))
+    return grad_E
+
+
+def sgd_step(params, grads, lr):
+    return {name: params[name] - lr * grads[name] for name in params}
+
+
+def train_window_ner(sentences, labels, E, w=2, hidden=8, epochs=8, lr=0.2, seed=0):
+    rng = np.random.default_rng(seed)
+    m = (2 * w + 1) * E.shape[1]
+    params = {"W": rng.normal(0.0, 1.0 / np.sqrt(m), (hidden, m)), "b": np.zeros(hidden),
+              "u": rng.normal(0.0, 1.0 / np.sqrt(hidden), hidden),
+              "E": np.array(E, dtype=np.float64)}
+    windows = np.concatenate([make_windows(s, w, PAD_ID) for s in sentences])
+    is_location = np.concatenate([np.asarray(y) for y in labels]) == 1
+    true_windows, corrupt_windows = windows[is_location], windows[~is_location]
+    for _ in range(epochs):
+        # every window that is not a location, in random order, as the corrupt window s_c
+        for j in rng.permutation(len(corrupt_windows)):
+            window = true_windows[rng.integers(len(true_windows))]
+            corrupt = corrupt_windows[j]
+            E_now = params["E"]
+            grads = max_margin_grads(window_vector(E_now, window), window_vector(E_now, corrupt),
+                                     params["W"], params["b"], params["u"])
+            grads["E"] = (embedding_grad(E_now, window, grads.pop("x_true"))
+                          + embedding_grad(E_now, corrupt, grads.pop("x_corrupt")))
+            params = sgd_step(params, grads, lr)
+    # the loss only ranks windows: decide in the middle of the margin, halfway between the
+    # lowest-scored location window and the highest-scored other window
+    scores = np.array([window_score(window_vector(params["E"], win), params["W"], params["b"],
+                                    params["u"]) for win in windows])
+    params["threshold"] = 0.5 * (scores[is_location].min() + scores[~is_location].max())
+    return params
+
+
+def predict_locations(params, sentence):
+    E, W, b, u = params["E"], params["W"], params["b"], params["u"]
+    w = (W.shape[1] // E.shape[1] - 1) // 2
+    scores = [window_score(window_vector(E, win), W, b, u)
+              for win in make_windows(sentence, w, PAD_ID)]
+    return (np.array(scores, dtype=np.float64) > params["threshold"]).astype(np.int64)
+
+
+# -- helpers (mistakes call these, never the public names they replace) ---------------------
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1 / (1 + e^−z), without overflow warnings
+
+
+def _forward(x, W, b, u):
+    """s = uᵀσ(Wx + b), h = σ(z) and δ = ∂s/∂z = u ∘ σ′(z)."""
+    h = _sigmoid(W @ x + b)
+    return float(u @ h), h, u * h * (1.0 - h)
+
+
+def _zero_grads(x_true, x_corrupt, W, b, u):
+    return {"W": np.zeros_like(W, dtype=np.float64), "b": np.zeros_like(b, dtype=np.float64),
+            "u": np.zeros_like(u, dtype=np.float64),
+            "x_true": np.zeros_like(x_true, dtype=np.float64),
+            "x_corrupt": np.zeros_like(x_corrupt, dtype=np.float64)}
+
+
+def _windows(token_ids, w, pad_id):
+    ids = np.asarray(token_ids, dtype=np.int64)
+    padded = np.concatenate([np.full(w, pad_id, dtype=np.int64), ids,
+                             np.full(w, pad_id, dtype=np.int64)])
+    # row t holds padded[t], ..., padded[t + 2w]: centred on word t, which is padded[t + w]
+    return padded[np.arange(len(ids))[:, None] + np.arange(2 * w + 1)]
+
+
+def _scores(params, windows):
+    """Scores of many windows at once: rows of E[windows] concatenated, then uᵀσ(Wx + b)."""
+    E, W, b, u = params["E"], params["W"], params["b"], params["u"]
+    X = np.asarray(E, dtype=np.float64)[windows].reshape(len(windows), -1)
+    return _sigmoid(X @ np.asarray(W).T + b) @ u
+
+
+# -- data -------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def load_corpus():
+    """(vocabulary, E, train, heldout); a split is a list of (token ids, 0/1 labels)."""
+    vocab, rows = [], []
+    for line in (DATA / "window_ner_vectors.txt").read_text(encoding="utf-8").splitlines():
+        word, *numbers = line.split()
+        vocab.append(word)
+        rows.append([float(v) for v in numbers])
+    index = {word: i for i, word in enumerate(vocab)}
+
+    def split(name):
+        out = []
+        for line in (DATA / name).read_text(encoding="utf-8").splitlines():
+            tokens = [t.split("/") for t in line.split()]
+            out.append((np.array([index[t[0]] for t in tokens], dtype=np.int64),
+                        np.array([int(t[1:] == ["LOC"]) for t in tokens], dtype=np.int64)))
+        return out
+
+    return (tuple(vocab), np.array(rows, dtype=np.float64), split("window_ner_train.txt"),
+            split("window_ner_heldout.txt"))
+
+
+def location_f1(predicted, gold) -> float:
+    """Token-level F1 of the location class."""
+    predicted, gold = np.concatenate(predicted) == 1, np.concatenate(gold) == 1
+    tp = np.sum(predicted & gold)
+    if tp == 0:
+        return 0.0
+    precision, recall = tp / np.sum(predicted), tp / np.sum(gold)
+    return float(2 * precision * recall / (precision + recall))
+
+
+# -- cases ------------------------------------------------------------------------------------
+
+def training_data(rng):
+    """The training split and the starting word vectors; the held-out split stays here."""
+    _, E, train, _ = load_corpus()
+    return {"sentences": [ids for ids, _ in train], "labels": [y for _, y in train], "E": E,
+            "w": 2, "hidden": 8, "epochs": 8, "lr": 0.2, "seed": 0}
+
+
+def margin_violated(rng, d, w, n):
+    """Two windows with s − s_c = 0.2: J = 0.8 > 0, every gradient is needed."""
+    return _two_windows(rng, d, w, n, s_minus_s_c=0.2)
+
+
+def margin_holds(rng, d, w, n):
+    """s − s_c = 1.8: the margin of 1 holds, J = 0 and so does every gradient."""
+    return _two_windows(rng, d, w, n, s_minus_s_c=1.8)
+
+
+def margin_barely_holds(rng, d, w, n):
+    """s − s_c = 1.05: J = 0, though 1 − s + s_c is only just negative."""
+    return _two_windows(rng, d, w, n, s_minus_s_c=1.05)
+
+
+def same_window_twice(rng, d, w, n):
+    """x_corrupt = x_true: J = 1; W, b, u's two terms cancel, the word vectors' do not."""
+    case = _two_windows(rng, d, w, n, s_minus_s_c=0.0)
+    case["x_corrupt"] = case["x_true"].copy()
+    return case
+
+
+def _two_windows(rng, d, w, n, s_minus_s_c):
+    m = (2 * w + 1) * d
+    x_true, x_corrupt = rng.normal(0, 1, m), rng.normal(0, 1, m)
+    W, b = rng.normal(0, 1 / np.sqrt(m), (n, m)), rng.normal(0, 0.5, n)
+    # choose u along h − h_c so that uᵀh − uᵀh_c is exactly the wanted gap
+    diff = _sigmoid(W @ x_true + b) - _sigmoid(W @ x_corrupt + b)
+    u = rng.normal(0, 1, n)
+    u += (s_minus_s_c - u @ diff) / (diff @ diff) * diff
+    return {"x_true": x_true, "x_corrupt": x_corrupt, "W": W, "b": b, "u": u}
+
+
+def sgd_params(rng, V, d, n, m):
+    shapes = {"W": (n, m), "b": (n,), "u": (n,), "E": (V, d)}
+    return {"params": {k: rng.normal(0, 1, s) for k, s in shapes.items()},
+            "grads": {k: rng.normal(0, 1, s) for k, s in shapes.items()}}
+
+
+def trained_params(rng, V, d, n, w, T):
+    """Random parameters and a sentence; the threshold splits the sentence's scores."""
+    m = (2 * w + 1) * d
+    params = {"W": rng.normal(0, 1 / np.sqrt(m), (n, m)), "b": rng.normal(0, 0.5, n),
+              "u": rng.normal(0, 2, n), "E": rng.normal(0, 1, (V, d))}
+    sentence = rng.integers(1, V, T)
+    scores = np.sort(_scores(params, _windows(sentence, w, PAD_ID)))
+    middle = len(scores) // 2  # T ≥ 2: about half the words above, half below
+    params["threshold"] = float(0.5 * (scores[middle - 1] + scores[middle]))
+    return {"params": params, "sentence": sentence}
+
+
+# -- checks -------------------------------------------------------------------------------
+
+def windows_are_indices(windows, **inputs):
+    if not isinstance(windows, np.ndarray) or windows.dtype.kind not in "iu":
+        kind = windows.dtype if isinstance(windows, np.ndarray) else type(windows).__name__
+        return False, (f"the windows must be integer word indices (they index the rows of E), "
+                       f"got {kind}: np.zeros and np.full make floats unless given dtype=int")
+    return True, ""
+
+
+def margin_loss(x_true, x_corrupt, W, b, u):
+    """J = max(0, 1 − s + s_c) for two window vectors: what max_margin_grads differentiates."""
+    return max(0.0, 1.0 - _forward(x_true, W, b, u)[0] + _forward(x_corrupt, W, b, u)[0])
+
+
+def heldout_location_f1(params, **inputs):
+    """Token-level F1 of the location class on the held-out split, by the reference rule."""
+    _, _, _, heldout = load_corpus()
+    w = (np.shape(params["W"])[1] // np.shape(params["E"])[1] - 1) // 2
+    predicted = [_scores(params, _windows(ids, w, PAD_ID)) > float(params["threshold"])
+                 for ids, _ in heldout]
+    return location_f1(predicted, [y for _, y in heldout])
+
+
+# -- known mistakes -----------------------------------------------------------------------
+
+def mistake_padding_one_side(token_ids, w=2, pad_id=0):
+    ids = np.asarray(token_ids, dtype=np.int64)
+    padded = np.concatenate([np.full(2 * w, pad_id, dtype=np.int64), ids])
+    return padded[np.arange(len(ids))[:, None] + np.arange(2 * w + 1)]
+
+
+def mistake_summed_word_vectors(E, window):
+    return E[np.asarray(window)].sum(axis=0)
+
+
+def mistake_averaged_word_vectors(E, window):
+    return E[np.asarray(window)].mean(axis=0)
+
+
+def mistake_loss_without_hinge(s, s_c, margin=1.0):
+    return float(margin - s + s_c)
+
+
+def mistake_gradient_when_margin_holds(x_true, x_corrupt, W, b, u):
+    (_, h, delta), (_, h_c, delta_c) = _forward(x_true, W, b, u), _forward(x_corrupt, W, b, u)
+    return {"W": -np.outer(delta, x_true) + np.outer(delta_c, x_corrupt), "b": -delta + delta_c,
+            "u": -h + h_c, "x_true": -W.T @ delta, "x_corrupt": W.T @ delta_c}
+
+
+def mistake_true_corrupt_signs_swapped(x_true, x_corrupt, W, b, u):
+    (s, h, delta), (s_c, h_c, delta_c) = _forward(x_true, W, b, u), _forward(x_corrupt, W, b, u)
+    if 1.0 - s + s_c <= 0.0:
+        return _zero_grads(x_true, x_corrupt, W, b, u)
+    return {"W": np.outer(delta, x_true) - np.outer(delta_c, x_corrupt), "b": delta - delta_c,
+            "u": h - h_c, "x_true": W.T @ delta, "x_corrupt": -W.T @ delta_c}
+
+
+def mistake_corrupt_window_missing(x_true, x_corrupt, W, b, u):
+    (s, h, delta), (s_c, _, _) = _forward(x_true, W, b, u), _forward(x_corrupt, W, b, u)
+    if 1.0 - s + s_c <= 0.0:
+        return _zero_grads(x_true, x_corrupt, W, b, u)
+    return {"W": -np.outer(delta, x_true), "b": -delta, "u": -h, "x_true": -W.T @ delta,
+            "x_corrupt": np.zeros_like(x_corrupt, dtype=np.float64)}
+
+
+def mistake_window_grad_reshaped_d_first(E, window, grad_x):
+    grad_E = np.zeros(E.shape, dtype=np.float64)
+    window = np.asarray(window)
+    np.add.at(grad_E, window, np.asarray(grad_x).reshape(E.shape[1], len(window)).T)
+    return grad_E
+
+
+def mistake_repeated_words_overwritten(E, window, grad_x):
+    grad_E = np.zeros(E.shape, dtype=np.float64)
+    grad_E[np.asarray(window)] = np.asarray(grad_x).reshape(len(window), E.shape[1])
+    return grad_E
+
+
+def mistake_gradient_ascent(params, grads, lr):
+    return {name: params[name] + lr * grads[name] for name in params}

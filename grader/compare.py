@@ -94,9 +94,9 @@ def _array(got, expected, rtol, atol, path):
                         f"expected shape {expected.shape}, got {got.shape}")
     if got.dtype.kind not in "biuf":
         return Mismatch("dtype", path, expected, got, f"expected numbers, got dtype {got.dtype}")
-    if expected.dtype.kind in "iub" and got.dtype.kind == "f" and not np.all(got == np.round(got)):
+    if expected.dtype.kind in "iu" and got.dtype.kind not in "iub":
         return Mismatch("dtype", path, expected, got,
-                        f"expected integers (dtype {expected.dtype}), got {got.dtype} with fractions")
+                        f"expected integers (dtype {expected.dtype}), got dtype {got.dtype}")
     return _values(got.astype(np.float64), expected.astype(np.float64), rtol, atol, path)
 
 

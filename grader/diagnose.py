@@ -24,6 +24,8 @@ TEMPLATES = {
     "wrong-shape": "`{function}` returned shape {got_shape}, expected {expected_shape}. "
                    "Shape convention: a gradient has the shape of its parameter; a Jacobian "
                    "of f: Rⁿ → Rᵐ is (m, n).",
+    "wrong-dtype": "`{function}` returned dtype {got_dtype} where integers are expected (they "
+                   "are used as indices): build the array with dtype=int, or `.astype(int)`.",
     "jacobian-form": "the values are right but the shape is {got_shape} instead of "
                      "{expected_shape}: {why}",
     "transposed": "your result is the transpose of the expected one (shape {got_shape}, "
@@ -163,6 +165,9 @@ def of_value(got, expected, found: Mismatch, function: str, mistakes, batch_size
             hint = " (the values are right: wrap them in np.array)"
         return Diagnosis("not-an-array", TEMPLATES["not-an-array"].format(
             function=function, expected_shape=e.shape, got_kind=_kind(g), hint=hint))
+    if found.kind == "dtype" and isinstance(g, np.ndarray):
+        return Diagnosis("wrong-dtype", TEMPLATES["wrong-dtype"].format(function=function,
+                                                                       got_dtype=g.dtype))
     ga, ea = as_float_array(g), as_float_array(e)
     if ga is None or ea is None:
         return None

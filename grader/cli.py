@@ -78,21 +78,36 @@ def cmd_list(args) -> int:
         import json
         print(json.dumps(rows, indent=2))
         return EXIT_OK
-    from rich.table import Table
-
-    table = Table(title="gradewise exercises", title_justify="left")
-    for column in ("no.", "slug", "title", "points", "best", "attempts", "status"):
-        table.add_column(column, justify="right" if column in ("no.", "points", "best", "attempts") else "left")
-    styles = {"passed": "green", "failing": "yellow", "not started": "dim"}
-    for row in rows:
-        best = "" if row["best"] is None else f"{row['best']:g}"
-        table.add_row(str(row["exercise"]), row["slug"], row["title"], f"{row['points']:g}", best,
-                      str(row["attempts"]), f"[{styles[row['status']]}]{row['status']}[/]")
     console = _console(args)
+    table = _progress_table(rows, console.width)
     if progress.problem:
         console.print(f"[yellow]{progress.problem}[/]")
     console.print(table)
     return EXIT_OK
+
+
+def _progress_table(rows: list[dict], width: int):
+    from rich.table import Table
+
+    columns = ["no.", "slug", "title", "pts", "best", "tries", "hints", "status"]
+    cells = [[str(row["exercise"]), row["slug"], row["title"], f"{row['points']:g}",
+              "" if row["best"] is None else f"{row['best']:g}", str(row["attempts"]),
+              str(row["hints_shown"]), row["status"]] for row in rows]
+    # every column but the title keeps its width; the title gets the rest, cut with "…"
+    others = sum(max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns) if i != 2)
+    room = width - others - 3 * len(columns) - 1
+    if room < 8:  # a narrow terminal: no title at all
+        columns.pop(2)
+        cells = [r[:2] + r[3:] for r in cells]
+    table = Table(title="gradewise exercises", title_justify="left")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("slug", "title", "status") else "right",
+                         no_wrap=True, max_width=room if column == "title" else None,
+                         overflow="ellipsis")
+    styles = {"passed": "green", "failing": "yellow", "not started": "dim"}
+    for row in cells:
+        table.add_row(*row[:-1], f"[{styles[row[-1]]}]{row[-1]}[/]")
+    return table
 
 
 def _status(entry: dict, points: float) -> str:
@@ -133,7 +148,7 @@ def cmd_exercise(args) -> int:
                 created.append(spec.number)
             result = grader.grade_source(spec, read_source(path), str(path.resolve()), str(path))
             if args.file is None:
-                workspace.progress().record(result)
+                _record(workspace, result)
             results.append(result)
     if args.json:
         from .report import to_json
@@ -143,6 +158,13 @@ def cmd_exercise(args) -> int:
     if args.strict and not all(r.full_marks for r in results):
         return EXIT_NOT_FULL
     return EXIT_OK
+
+
+def _record(workspace, result):
+    progress = workspace.progress()
+    progress.record(result)
+    if progress.problem:
+        print(f"Note: {progress.problem}", file=sys.stderr)
 
 
 def _print_results(args, results, numbers, created, summary):
@@ -158,6 +180,8 @@ def _print_results(args, results, numbers, created, summary):
         if unfinished:
             console.print(f"Next: work on exercise {unfinished[0].exercise} "
                           f"(`grade exercise {unfinished[0].exercise}`).")
+        else:
+            console.print("Every exercise has full marks. Well done.")
 
 
 # -- grade hint -----------------------------------------------------------------------------
@@ -175,7 +199,11 @@ def cmd_hint(args) -> int:
 
     spec = find_course().find(args.which)
     progress = Workspace.locate(args.workspace).progress()
-    count = len(spec.hints) if args.all else progress.next_hint(spec.number, len(spec.hints))
+    if args.all:
+        count = len(spec.hints)
+        progress.hints_seen(spec.number, count)
+    else:
+        count = progress.next_hint(spec.number, len(spec.hints))
     shown = list(enumerate(spec.hints[:count], 1))
     if not args.all:
         shown = shown[-1:]
@@ -216,14 +244,262 @@ def cmd_validate(args) -> int:
     return EXIT_OK if all(r.ok for r in reports) else EXIT_USER_ERROR
 
 
+# -- grade notebook -------------------------------------------------------------------------
+
+def _register_notebook(sub, common):
+    p = sub.add_parser("notebook", parents=[common],
+                       help="write a Jupyter notebook per exercise: statement, stubs, check cell")
+    p.add_argument("which", help="exercise number, slug, or 'all'")
+    p.add_argument("--out", type=Path, metavar="DIR", help="folder (default: the workspace)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite an existing notebook (a backup is kept)")
+    p.set_defaults(handler=cmd_notebook)
+
+
+def cmd_notebook(args) -> int:
+    from .course import find_course
+    from .notebooks import write_notebook
+    from .workspace import Workspace
+
+    course = find_course()
+    specs = course.specs() if args.which == "all" else [course.find(args.which)]
+    folder = args.out or Workspace.locate(args.workspace).root
+    written = [write_notebook(spec, folder, args.force) for spec in specs]
+    if args.out is None:  # marks the folder as the workspace for `!grade ...` run from there
+        Workspace(folder).progress_path.parent.mkdir(parents=True, exist_ok=True)
+    if args.json:
+        import json
+        print(json.dumps([{"exercise": spec.number, "path": str(path), "status": status,
+                           "backup": str(saved) if saved else None}
+                          for spec, (path, status, saved) in zip(specs, written)], indent=2))
+        return EXIT_OK
+    console = _console(args)
+    for path, status, saved in written:
+        if status == "kept":
+            console.print(f"Kept {path}: it holds your work (--force writes a fresh one, "
+                          "keeping a backup).")
+        else:
+            console.print(f"Wrote {path}" + (f" (your old one is in {saved})" if saved else ""))
+    check = f"check({specs[0].number})" if len(specs) == 1 else "check(N)"
+    console.print(f"Open it in Jupyter (`jupyter lab {written[0][0]}`): fill in the functions, "
+                  f"then run the last cell, `{check}`.")
+    return EXIT_OK
+
+
+# -- grade watch ----------------------------------------------------------------------------
+
+def _register_watch(sub, common):
+    p = sub.add_parser("watch", parents=[common],
+                       help="grade an exercise again whenever its file is saved (Ctrl-C to stop)")
+    p.add_argument("which", help="exercise number or slug")
+    p.add_argument("--file", type=Path, help="watch this .py or .ipynb instead of the workspace file")
+    p.set_defaults(handler=cmd_watch)
+
+
+def cmd_watch(args) -> int:
+    from .grading import Grader  # imports numpy; the sandbox forks before anything else loads
+    from .course import find_course
+    from .report import exercise_renderable
+    from .watch import WATCHING, watch
+    from .workspace import Workspace
+
+    course = find_course()
+    spec = course.find(args.which)
+    numbers = [int(p.name[2:4]) for p in course.spec_paths()]
+    workspace = Workspace.locate(args.workspace)
+    path = args.file or workspace.file(spec)
+    created = args.file is None and workspace.ensure_stub(spec)
+    console = _console(args)
+
+    def show(result):
+        nonlocal created
+        if isinstance(result, str):
+            console.print(f"[yellow]{result}[/]")
+        elif args.json:
+            from .report import to_json
+            print(to_json(result), flush=True)
+        else:
+            if console.is_terminal:
+                console.clear()
+            console.print(exercise_renderable(result, numbers, created))
+            console.print(f"[dim]{WATCHING.format(file=path)}[/]")
+            created = False
+        sys.stdout.flush()
+
+    record = None if args.file else (lambda result: _record(workspace, result))
+    with Grader(course, seed=args.seed) as grader:
+        session = watch(grader, spec, path, show, record)
+    print(session.summary(), file=sys.stderr if args.json else sys.stdout)
+    return EXIT_OK
+
+
+# -- grade reset ----------------------------------------------------------------------------
+
+def _register_reset(sub, common):
+    p = sub.add_parser("reset", parents=[common],
+                       help="put an exercise's stub back (your file is backed up first)")
+    p.add_argument("which", help="exercise number or slug")
+    p.set_defaults(handler=cmd_reset)
+
+
+def cmd_reset(args) -> int:
+    from .course import find_course
+    from .workspace import Workspace
+
+    spec = find_course().find(args.which)
+    workspace = Workspace.locate(args.workspace)
+    saved = workspace.reset(spec)
+    if args.json:
+        import json
+        print(json.dumps({"exercise": spec.number, "path": str(workspace.file(spec)),
+                          "backup": str(saved) if saved else None}, indent=2))
+        return EXIT_OK
+    kept = f"your previous file is saved as {saved}" if saved else "there was no work to keep"
+    _console(args).print(f"Reset {workspace.file(spec)} to the stub; {kept}.")
+    return EXIT_OK
+
+
 def _console(args):
     from rich.console import Console
 
     return Console(no_color=args.no_color or None, highlight=False)
 
 
-COMMANDS = [_register_list, _register_exercise, _register_hint, _register_validate]
+COMMANDS = [_register_list, _register_exercise, _register_hint, _register_validate,
+            _register_notebook, _register_watch, _register_reset]
 
+
+# -- grade batch (instructors) --------------------------------------------------------------
+
+def _register_batch(sub, common):
+    p = sub.add_parser("batch", parents=[common],
+                       help="instructor: grade a class (gradebook, feedback, summary)")
+    p.add_argument("subs", type=Path, metavar="SUBS",
+                   help="a folder per student with exNN_slug.py/.ipynb files, or one "
+                        ".py/.ipynb per student holding several exercises")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="where gradebook.csv, summary.json and feedback/ go")
+    p.add_argument("--jobs", type=int, default=0, metavar="N",
+                   help="students graded in parallel (default: the number of cores)")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="seconds per call (default 5; a check's own timeout wins)")
+    p.add_argument("--resume", action="store_true",
+                   help="grade only the students that have no feedback in DIR yet")
+    p.add_argument("--exercises", metavar="LIST", help="which exercises, e.g. 1,3-5 (default: all)")
+    p.set_defaults(handler=cmd_batch)
+
+
+def cmd_batch(args) -> int:
+    from .batch import BatchOptions, parse_exercises, run_batch, summary_renderable
+    from .course import find_course
+
+    course = find_course()
+    specs = parse_exercises(args.exercises, course.specs())
+    options = BatchOptions(jobs=args.jobs, seed=args.seed, limits=_limits(args),
+                           resume=args.resume)
+    if args.jobs < 0:
+        raise GradewiseError("--jobs: expected a number of processes, 1 or more (0: all cores)")
+    if args.json:
+        import json
+        print(json.dumps(run_batch(args.subs, args.out, course, specs, options), indent=2))
+        return EXIT_OK
+    console = _console(args)
+    with _BatchProgress(console) as progress:
+        summary = run_batch(args.subs, args.out, course, specs, options, progress.update)
+    console.print(summary_renderable(summary, args.out))
+    return EXIT_OK
+
+
+def _limits(args):
+    from .runner import Limits
+
+    if args.timeout is None:
+        return Limits()
+    if not args.timeout > 0:
+        raise GradewiseError("--timeout: expected a positive number of seconds")
+    return Limits(call_timeout=args.timeout)
+
+
+class _BatchProgress:
+    """Students done / total, rate and time left: a bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, console):
+        self.console, self.bar, self.task = console, None, None
+        self.started, self.resumed = 0.0, 0
+
+    def __enter__(self):
+        import time
+
+        self.started = time.monotonic()
+        if self.console.is_terminal:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeRemainingColumn)
+            # no refresh thread: the batch forks processes, and a fork must not copy a lock
+            self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("students  {task.fields[rate]}"), TimeRemainingColumn(),
+                                console=self.console, auto_refresh=False)
+            self.bar.start()
+            self.task = self.bar.add_task("grading", total=None, rate="")
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+
+    def update(self, name, record, done, total):
+        import time
+
+        if name is None:  # the start: students already graded (--resume)
+            self.resumed, self.started = done, time.monotonic()
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = (done - self.resumed) / elapsed
+        left = f", about {(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=total,
+                            rate=f"{rate:.1f}/s" if rate else "")
+            self.bar.refresh()
+        elif name is not None:
+            self.console.print(f"[{done}/{total}] {name}: {record['score']:g}/"
+                               f"{record['max_score']:g}  ({rate:.1f} students/s{left})",
+                               markup=False)
+
+
+# -- grade gradescope (instructors) -----------------------------------------------------------
+
+def _register_gradescope(sub, common):
+    p = sub.add_parser("gradescope", parents=[common],
+                       help="instructor: build a Gradescope autograder (.zip)")
+    p.add_argument("--out", type=Path, required=True, metavar="ZIP", help="the zip to write")
+    p.add_argument("--exercises", metavar="LIST", help="which exercises, e.g. 1,3-5 (default: all)")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="seconds per call (default 5; a check's own timeout wins)")
+    p.add_argument("--hidden-seed", type=int, metavar="N",
+                   help="also grade the random cases drawn with seed N; those results are "
+                        "shown to students once grades are published")
+    p.set_defaults(handler=cmd_gradescope)
+
+
+def cmd_gradescope(args) -> int:
+    from .batch import parse_exercises
+    from .course import find_course
+    from .gradescope import build_autograder
+
+    course = find_course()
+    specs = parse_exercises(args.exercises, course.specs())
+    limits = _limits(args)
+    built = build_autograder(args.out, course, specs, seed=args.seed,
+                             hidden_seed=args.hidden_seed, call_timeout=limits.call_timeout)
+    if args.json:
+        import json
+        print(json.dumps(built, indent=2))
+    else:
+        _console(args).print(f"Wrote {args.out}: {len(specs)} exercise(s), "
+                             f"{built['points']:g} points. Upload it as the autograder of a "
+                             "Gradescope programming assignment (Ubuntu base image).")
+    return EXIT_OK
+
+
+COMMANDS += [_register_batch, _register_gradescope]
 
 if __name__ == "__main__":  # pragma: no cover
     run()

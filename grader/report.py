@@ -12,28 +12,43 @@ NEXT_STEP = {
     "start": "Open {file}: the statement is at the top. Fill in `{function}` first, then run "
              "`grade exercise {number}`.",
     "fix": "Fix `{function}` ({check}), then run `grade exercise {number}` again.{hint}",
-    "done": "Full marks. Next: `grade exercise {next}`.",
+    "done": "Full marks. On to exercise {next}: `grade exercise {next}`.",
     "last": "Full marks. That was the last exercise: `grade list` shows where you stand.",
+    "hint": " Hint {hint} is about this: `grade hint {number} --all`.",
+    "stuck": " Stuck? `grade hint {number}`.",
+}
+# the same steps for a learner in Jupyter, where `check(N)` grades (see grader.notebooks)
+NOTEBOOK_NEXT_STEP = {
+    "error": "Fix the problem above, run its cell, then run `check({number})` again.",
+    "start": "Fill in `{function}` first, run its cell, then run `check({number})` again.",
+    "fix": "Fix `{function}` ({check}), run its cell, then `check({number})` again.{hint}",
+    "done": "Full marks. On to exercise {next}: `!grade notebook {next}` in a cell writes its "
+            "notebook.",
+    "last": NEXT_STEP["last"],
+    "hint": " Hint {hint} is about this: `!grade hint {number} --all` in a cell.",
+    "stuck": " Stuck? `!grade hint {number}` in a cell shows the next hint.",
 }
 
 
-def next_step(result: ExerciseResult, numbers: list[int]) -> str:
+def next_step(result: ExerciseResult, numbers: list[int], notebook: bool = False) -> str:
+    steps = NOTEBOOK_NEXT_STEP if notebook else NEXT_STEP
     fields = {"file": result.file, "number": result.exercise}
     if result.error:
-        return NEXT_STEP["error"].format(**fields)
+        return steps["error"].format(**fields)
     if result.full_marks:
         later = [n for n in numbers if n > result.exercise]
-        return NEXT_STEP["done"].format(next=later[0]) if later else NEXT_STEP["last"]
+        return steps["done"].format(next=later[0]) if later else steps["last"]
     failing = [c for c in result.checks if not c.passed]
     if all(c.diagnosis == "not-implemented" for c in failing):
-        return NEXT_STEP["start"].format(function=failing[0].function, **fields)
+        return steps["start"].format(function=failing[0].function, **fields)
     first = failing[0]
-    hint = (f" Hint {first.hint} is about this: `grade hint {result.exercise} --all`."
-            if first.hint else f" Stuck? `grade hint {result.exercise}`.")
-    return NEXT_STEP["fix"].format(function=first.function, check=first.name, hint=hint, **fields)
+    hint = (steps["hint"].format(hint=first.hint, **fields) if first.hint
+            else steps["stuck"].format(**fields))
+    return steps["fix"].format(function=first.function, check=first.name, hint=hint, **fields)
 
 
-def exercise_renderable(result: ExerciseResult, numbers: list[int], created: bool = False):
+def exercise_renderable(result: ExerciseResult, numbers: list[int], created: bool = False,
+                        notebook: bool = False):
     from rich.console import Group
     from rich.panel import Panel
     from rich.rule import Rule
@@ -45,8 +60,9 @@ def exercise_renderable(result: ExerciseResult, numbers: list[int], created: boo
                           style="cyan"))
     parts.append(Rule(Text(f"Exercise {result.exercise} · {result.slug} — {result.title}",
                            style="bold"), style="blue"))
-    parts.append(Text.assemble(("Statement: ", "dim"), f"the top of {result.file}",
-                               (f"  (or `grade notebook {result.exercise}`)", "dim")))
+    if not notebook:  # in a notebook the statement is right above
+        parts.append(Text.assemble(("Statement: ", "dim"), f"the top of {result.file}",
+                                   (f"  (or `grade notebook {result.exercise}`)", "dim")))
     if result.error:
         parts.append(Panel(_error_text(result), title="could not grade", border_style="red"))
     else:
@@ -59,7 +75,7 @@ def exercise_renderable(result: ExerciseResult, numbers: list[int], created: boo
     if result.output or result.output_dropped:
         parts.append(_output_panel(result))
     parts.append(_score_line(result))
-    parts.append(Text.assemble(("Next: ", "bold"), next_step(result, numbers)))
+    parts.append(Text.assemble(("Next: ", "bold"), next_step(result, numbers, notebook)))
     return Group(*parts)
 
 

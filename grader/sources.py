@@ -7,6 +7,7 @@ only for notebooks (it is slow to import where Jupyter is installed).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .errors import GradewiseError
@@ -43,8 +44,16 @@ def notebook_code(raw: str, path: Path) -> str:
     return "\n\n".join(cells) + "\n"
 
 
+# `files = !ls`, `t = %timeit -o f(x)`: the name stays defined (as None), the magic goes
+_ASSIGNED_MAGIC = re.compile(r"^(\s*[A-Za-z_]\w*\s*)=\s*[!%]")
+
+
 def _plain_python(line: str) -> str:
     stripped = line.lstrip()
-    if stripped.startswith(("%", "!")):
-        return line[: len(line) - len(stripped)] + "pass  # removed: " + stripped[:60]
+    indent = line[: len(line) - len(stripped)]
+    if stripped.startswith(("%", "!", "?")) or (stripped.endswith("?") and "#" not in stripped):
+        return indent + "pass  # removed: " + stripped[:60]  # magics, shell lines, `np.sum?`
+    assigned = _ASSIGNED_MAGIC.match(line)
+    if assigned:
+        return f"{assigned[1].rstrip()} = None  # removed: " + line[assigned.end() - 1:][:60]
     return line

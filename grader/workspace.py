@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +20,14 @@ class Workspace:
 
     @classmethod
     def locate(cls, option: str | None = None) -> "Workspace":
-        return cls(Path(option or os.environ.get("GRADEWISE_WORKSPACE") or "workspace"))
+        """`--workspace`, else $GRADEWISE_WORKSPACE, else ./workspace, else the current folder
+        when it is a workspace itself (a notebook's `!grade hint 1` runs there)."""
+        chosen = option or os.environ.get("GRADEWISE_WORKSPACE")
+        if chosen:
+            return cls(Path(chosen))
+        if not Path("workspace").is_dir() and Path(".gradewise").is_dir():
+            return cls(Path("."))
+        return cls(Path("workspace"))
 
     def file(self, spec: Spec) -> Path:
         return self.root / f"{spec.stem}.py"
@@ -30,6 +40,17 @@ class Workspace:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render_stub(spec), encoding="utf-8")
         return True
+
+    def reset(self, spec: Spec) -> Path | None:
+        """Put the stub back; the student's file is backed up first. The backup's path, or
+        None when there was nothing to keep (no file, or the untouched stub)."""
+        path, stub = self.file(spec), render_stub(spec)
+        saved = None
+        if path.exists() and path.read_text(encoding="utf-8", errors="replace") != stub:
+            saved = backup(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(stub, encoding="utf-8")
+        return saved
 
     @property
     def progress_path(self) -> Path:
@@ -47,14 +68,20 @@ class Progress:
         self.path, self.problem = path, None
         self.data = {"exercises": {}}
         try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(loaded, dict) or not isinstance(loaded.get("exercises"), dict):
-                raise ValueError("unexpected layout")
-            self.data = loaded
+            self.data, damaged = _repaired(json.loads(path.read_text(encoding="utf-8")))
+            if damaged:
+                self.problem = f"{path} had damaged entries; they were reset"
+                self.save()
         except FileNotFoundError:
             pass
         except (OSError, ValueError) as exc:
-            self.problem = f"{path} was unreadable ({exc}); progress starts afresh"
+            self.problem = (f"{path} was unreadable ({exc}); progress starts afresh "
+                            f"(the old file is kept as {path.name}.bad)")
+            try:
+                os.replace(path, path.with_name(path.name + ".bad"))
+            except OSError:
+                pass
+            self.save()
 
     def entry(self, number: int) -> dict:
         entry = self.data["exercises"].setdefault(str(number), {})
@@ -77,6 +104,12 @@ class Progress:
         self.save()
         return shown
 
+    def hints_seen(self, number: int, count: int) -> None:
+        """`grade hint N --all`: the first `count` hints have been shown."""
+        entry = self.entry(number)
+        entry["hints_shown"] = max(int(entry.get("hints_shown", 0)), count)
+        self.save()
+
     def save(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,3 +118,42 @@ class Progress:
             os.replace(tmp, self.path)
         except OSError as exc:
             self.problem = f"could not save progress to {self.path} ({exc})"
+
+
+_FIELDS = {"attempts": int, "hints_shown": int, "best": float, "last": float, "max": float}
+
+
+def _repaired(loaded) -> tuple[dict, bool]:
+    """Progress data with damaged entries and fields dropped, and whether there were any."""
+    if not isinstance(loaded, dict) or not isinstance(loaded.get("exercises"), dict):
+        raise ValueError("unexpected layout")
+    exercises, damaged = {}, False
+    for key, entry in loaded["exercises"].items():
+        if not (key.isdigit() and isinstance(entry, dict)):
+            damaged = True
+            continue
+        clean = {}
+        for name, kind in _FIELDS.items():
+            value = entry.get(name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or value < 0:
+                damaged = True
+                continue
+            clean[name] = kind(value)
+        exercises[key] = clean
+    return {**loaded, "exercises": exercises}, damaged
+
+
+def backup(path: Path) -> Path:
+    """Copy `path` to `<its folder>/.gradewise/backup/<stem>.<time><suffix>`; the copy's path."""
+    folder = path.parent / ".gradewise" / "backup"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target, n = folder / f"{path.stem}.{stamp}{path.suffix}", 1
+    while target.exists():
+        n += 1
+        target = folder / f"{path.stem}.{stamp}-{n}{path.suffix}"
+    shutil.copy2(path, target)
+    return target

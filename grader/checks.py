@@ -1,6 +1,7 @@
 """Check kinds, keyed by the spec's `kind`: compare, gradcheck, property, train.
 
-A kind looks at one case of one check and returns None (passed) or a `Verdict`. A check
+A kind looks at one case of one check (the part of the student's output that the check
+selects) and returns None (passed) or a `Verdict`. A check
 passes when every one of its cases passes; it scores all its points or none.
 """
 
@@ -81,7 +82,7 @@ def run_check(check: Check, runs: list[CaseRun], ctx: Context) -> CheckResult:
     kind = KINDS[check.kind]
     failures = []
     for run in runs:
-        verdict = _call_problem(check, run, ctx) or kind(check, run, ctx)
+        verdict = _call_problem(check, run, ctx) or _judge(kind, check, run, ctx)
         if verdict:
             failures.append((run, verdict))
     result = CheckResult(check.name, check.function, check.kind, not failures,
@@ -94,6 +95,14 @@ def run_check(check: Check, runs: list[CaseRun], ctx: Context) -> CheckResult:
         result.evidence = verdict.evidence or _evidence(run)
         result.failed_cases = [r.case.name for r, _ in failures]
     return result
+
+
+def _judge(kind, check, run, ctx) -> Verdict | None:
+    """The kind's verdict on the part of the output the check selects."""
+    ok, got, problem = select(run.outcome.value, check.select)
+    if not ok:
+        return Verdict(problem, "wrong-shape", evidence=_evidence(run))
+    return kind(check, run, ctx, got)
 
 
 def _call_problem(check, run, ctx) -> Verdict | None:
@@ -118,22 +127,14 @@ def _call_problem(check, run, ctx) -> Verdict | None:
 
 # -- kinds ------------------------------------------------------------------------------------
 
-def compare(check, run, ctx) -> Verdict | None:
-    ok, got, problem = select(run.outcome.value, check.select)
+def compare(check, run, ctx, got) -> Verdict | None:
     expected = select(ctx.reference(check, run), check.select)[1]
     rtol, atol = check.options["rtol"], check.options["atol"]
-    found = mismatch(got, expected, rtol, atol) if ok else None
-    if ok and not found:
-        return None
-    if not ok:
-        return Verdict(problem, "wrong-shape", evidence=_evidence(run))
-    return _value_verdict(check, run, ctx, got, expected, found, rtol, atol)
+    found = mismatch(got, expected, rtol, atol)
+    return _value_verdict(check, run, ctx, got, expected, found, rtol, atol) if found else None
 
 
-def gradcheck(check, run, ctx) -> Verdict | None:
-    ok, got, problem = select(run.outcome.value, check.select)
-    if not ok:
-        return Verdict(problem, "wrong-shape", evidence=_evidence(run))
+def gradcheck(check, run, ctx, got) -> Verdict | None:
     numeric = ctx.numeric_gradient(check, run)
     # structure first; a finite atol, since numpy ≥ 2.4 makes inf·0 tolerances NaN (a
     # finite-difference entry of exactly 0 would then "differ")
@@ -159,10 +160,7 @@ def gradcheck(check, run, ctx) -> Verdict | None:
     return verdict
 
 
-def property_check(check, run, ctx) -> Verdict | None:
-    ok, got, problem = select(run.outcome.value, check.select)
-    if not ok:
-        return Verdict(problem, "wrong-shape", evidence=_evidence(run))
+def property_check(check, run, ctx, got) -> Verdict | None:
     predicate = getattr(ctx.solution, check.options["predicate"])
     try:
         answer = predicate(got, **copy.deepcopy(run.inputs))
@@ -180,10 +178,7 @@ def property_check(check, run, ctx) -> Verdict | None:
     return verdict
 
 
-def train(check, run, ctx) -> Verdict | None:
-    ok, got, problem = select(run.outcome.value, check.select)
-    if not ok:
-        return Verdict(problem, "wrong-shape", evidence=_evidence(run))
+def train(check, run, ctx, got) -> Verdict | None:
     evaluator = getattr(ctx.solution, check.options["evaluator"])
     metric_name, threshold = check.options["metric"], check.options["threshold"]
     try:

@@ -189,6 +189,8 @@ def _print_results(args, results, numbers, created, summary):
 def _register_hint(sub, common):
     p = sub.add_parser("hint", parents=[common], help="the next hint for an exercise (progressive)")
     p.add_argument("which", help="exercise number or slug")
+    p.add_argument("number", nargs="?", type=int,
+                   help="show this hint (a failing check names the one that addresses it)")
     p.add_argument("--all", action="store_true", help="show every hint")
     p.set_defaults(handler=cmd_hint)
 
@@ -199,8 +201,11 @@ def cmd_hint(args) -> int:
 
     spec = find_course().find(args.which)
     progress = Workspace.locate(args.workspace).progress()
-    if args.all:
-        count = len(spec.hints)
+    if args.number is not None and not 1 <= args.number <= len(spec.hints):
+        raise GradewiseError(f"exercise {spec.number} has hints 1 to {len(spec.hints)}, "
+                             f"not {args.number}")
+    if args.all or args.number:
+        count = len(spec.hints) if args.all else args.number
         progress.hints_seen(spec.number, count)
     else:
         count = progress.next_hint(spec.number, len(spec.hints))
@@ -219,7 +224,7 @@ def cmd_hint(args) -> int:
     for number, text in shown:
         console.print(Panel(Markdown(text), title=f"Hint {number} of {len(spec.hints)} · exercise "
                             f"{spec.number} {spec.slug}", title_align="left", border_style="cyan"))
-    if not args.all and count < len(spec.hints):
+    if not args.all and not args.number and count < len(spec.hints):
         console.print(f"[dim]Run `grade hint {spec.number}` again for the next hint.[/]")
     return EXIT_OK
 
@@ -393,12 +398,12 @@ def cmd_batch(args) -> int:
     from .batch import BatchOptions, parse_exercises, run_batch, summary_renderable
     from .course import find_course
 
+    if args.jobs < 0:
+        raise GradewiseError("--jobs: expected a number of processes, 1 or more (0: all cores)")
     course = find_course()
     specs = parse_exercises(args.exercises, course.specs())
     options = BatchOptions(jobs=args.jobs, seed=args.seed, limits=_limits(args),
                            resume=args.resume)
-    if args.jobs < 0:
-        raise GradewiseError("--jobs: expected a number of processes, 1 or more (0: all cores)")
     if args.json:
         import json
         print(json.dumps(run_batch(args.subs, args.out, course, specs, options), indent=2))

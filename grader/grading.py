@@ -25,8 +25,11 @@ MODULE_ERRORS = {
 
 
 class Grader:
-    def __init__(self, course, seed: int = DEFAULT_SEED, limits: Limits | None = None):
-        self.sandbox = Sandbox(limits)  # first: forked while no solution is in memory
+    def __init__(self, course, seed: int = DEFAULT_SEED, limits: Limits | None = None,
+                 hide=()):
+        # first: forked while no solution is in memory; `hide`: more folders the student's
+        # code must not see (submissions, output), besides the course's own
+        self.sandbox = Sandbox(limits, hide=(course.solutions_dir, course.exercises_dir, *hide))
         self.course, self.seed = course, seed
         self.limits = self.sandbox.limits
         self._solutions: dict = {}

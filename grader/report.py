@@ -14,7 +14,7 @@ NEXT_STEP = {
     "fix": "Fix `{function}` ({check}), then run `grade exercise {number}` again.{hint}",
     "done": "Full marks. On to exercise {next}: `grade exercise {next}`.",
     "last": "Full marks. That was the last exercise: `grade list` shows where you stand.",
-    "hint": " Hint {hint} is about this: `grade hint {number} --all`.",
+    "hint": " Hint {hint} is about this: `grade hint {number} {hint}`.",
     "stuck": " Stuck? `grade hint {number}`.",
 }
 # the same steps for a learner in Jupyter, where `check(N)` grades (see grader.notebooks)
@@ -25,7 +25,7 @@ NOTEBOOK_NEXT_STEP = {
     "done": "Full marks. On to exercise {next}: `!grade notebook {next}` in a cell writes its "
             "notebook.",
     "last": NEXT_STEP["last"],
-    "hint": " Hint {hint} is about this: `!grade hint {number} --all` in a cell.",
+    "hint": " Hint {hint} is about this: `!grade hint {number} {hint}` in a cell.",
     "stuck": " Stuck? `!grade hint {number}` in a cell shows the next hint.",
 }
 

@@ -62,7 +62,7 @@ def test_a_wrong_file_shows_what_is_wrong(ws, tmp_path, capsys):
     assert "[no-max-subtraction]" in out and "subtract each row's maximum" in out
     assert "huge-logits" in out and "expected" in out and "got" in out and "nan" in out
     assert "Score 5.5/10" in out
-    assert "grade hint 1 --all" in out  # the failing check points to its hint
+    assert "grade hint 1 2`" in out  # the failing check points to its hint
 
 
 def test_strict_exit_codes(ws, tmp_path, capsys):
@@ -111,6 +111,10 @@ def test_hints_are_progressive(ws, capsys):
     main(["hint", "1", "--all", "--no-color"])
     out = capsys.readouterr().out
     assert "Hint 1 of" in out and f"Hint {first['total']} of" in out
+    main(["hint", "1", "3", "--json"])
+    assert [h["number"] for h in json.loads(capsys.readouterr().out)["hints"]] == [3]
+    assert main(["hint", "1", "99"]) == 1
+    assert "has hints 1 to" in capsys.readouterr().err
 
 
 def test_seed_changes_the_random_cases(ws, tmp_path, capsys):

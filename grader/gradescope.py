@@ -1,0 +1,241 @@
+"""Gradescope: build an autograder zip, and grade one submission inside its container.
+
+    grade gradescope --out autograder.zip [--exercises 1,3-5] [--seed N] [--hidden-seed N]
+
+The zip holds `setup.sh` (run once by Gradescope, as root, to build the image: a virtual
+environment with gradewise installed from the source tree in the zip, and the course made
+unreadable to other users), `run_autograder` (run for every submission) and `config.json`.
+`run_autograder` grades `/autograder/submission/` like one student folder of `grade batch`
+and writes `/autograder/results/results.json` in Gradescope's format: one test per check.
+With `--hidden-seed`, every check with random cases is graded twice, half its points each:
+on the public cases (seed `--seed`, the ones `grade exercise` uses, shown at once) and on
+cases drawn with the hidden seed (shown once grades are published: `after_published`).
+`GRADEWISE_AUTOGRADER_ROOT` replaces `/autograder` (tests), `GRADEWISE_PYTHON` the Python.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+ROOT_VARIABLE = "GRADEWISE_AUTOGRADER_ROOT"
+HIDDEN_SHARE = 0.5  #: share of a check's points given to its hidden cases
+DEFAULT_DEPENDENCIES = ["numpy>=1.24", "pyyaml>=6", "rich>=13", "nbformat>=5.7"]
+
+SETUP_SH = """\
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image.
+set -euo pipefail
+cd /autograder/source
+if ! python3 -c "import ensurepip, venv" > /dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip
+fi
+python3 -m venv /autograder/venv
+/autograder/venv/bin/python -m pip install --quiet --upgrade pip
+/autograder/venv/bin/python -m pip install --quiet ./gradewise
+# Student code runs as an unprivileged user of its own: keep the course out of its reach
+# (where the container allows it, a mount namespace hides it as well).
+chmod -R go-rwx /autograder/source
+/autograder/venv/bin/python - <<'EOF'
+import os, pathlib, grader
+for sub in ("solutions", "exercises"):
+    folder = pathlib.Path(grader.__file__).parent / "_bundled" / sub
+    for path in [folder, *folder.rglob("*")] if folder.exists() else []:
+        os.chmod(path, os.stat(path).st_mode & 0o700)
+EOF
+"""
+
+RUN_AUTOGRADER = """\
+#!/usr/bin/env bash
+# Gradescope runs this for every submission, as root, in a fresh container.
+ROOT="${GRADEWISE_AUTOGRADER_ROOT:-/autograder}"
+PYTHON="${GRADEWISE_PYTHON:-$ROOT/venv/bin/python}"
+[ -x "$PYTHON" ] || PYTHON=python3
+export GRADEWISE_COURSE="$ROOT/source/gradewise"
+export OPENBLAS_NUM_THREADS=1
+exec "$PYTHON" -m grader.gradescope "$ROOT"
+"""
+
+
+# -- building the zip -------------------------------------------------------------------------
+
+def build_autograder(out: Path, course, specs, seed: int = 0, hidden_seed: int | None = None,
+                     call_timeout: float = 5.0) -> dict:
+    """Write the autograder zip; returns what it holds."""
+    import grader
+
+    package = Path(grader.__file__).parent
+    config = {"exercises": [s.number for s in specs], "seed": seed, "hidden_seed": hidden_seed,
+              "call_timeout": call_timeout}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    files = 0
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        _add_text(zf, "setup.sh", SETUP_SH, executable=True)
+        _add_text(zf, "run_autograder", RUN_AUTOGRADER, executable=True)
+        _add_text(zf, "config.json", json.dumps(config, indent=2) + "\n")
+        _add_text(zf, "gradewise/pyproject.toml", _pyproject(package))
+        for path in sorted(package.rglob("*.py")):
+            rel = path.relative_to(package)
+            if "__pycache__" in rel.parts or rel.parts[0] == "_bundled" and len(rel.parts) > 2:
+                continue
+            zf.write(path, f"gradewise/grader/{rel.as_posix()}")
+            files += 1
+        for spec in specs:
+            zf.write(spec.path, f"gradewise/exercises/{spec.path.name}")
+            zf.write(course.solutions_dir / spec.solution, f"gradewise/solutions/{spec.solution}")
+            files += 2
+        data = course.exercises_dir / "data"
+        for path in sorted(data.rglob("*")) if data.is_dir() else []:
+            if path.is_file() and "__pycache__" not in path.parts:
+                zf.write(path, f"gradewise/exercises/{path.relative_to(course.exercises_dir).as_posix()}")
+                files += 1
+    return {"zip": str(out), "exercises": config["exercises"], "seed": seed,
+            "hidden_seed": hidden_seed, "points": sum(s.points for s in specs), "files": files}
+
+
+def _add_text(zf, name, text, executable=False):
+    info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+    info.external_attr = (0o755 if executable else 0o644) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    zf.writestr(info, text)
+
+
+def _pyproject(package: Path) -> str:
+    import grader
+
+    try:
+        from importlib.metadata import requires
+        dependencies = [r for r in requires("gradewise") or [] if "extra ==" not in r]
+    except Exception:  # not installed as a distribution (run from a source tree)
+        dependencies = []
+    folders = [p.parent.relative_to(package).parts for p in package.rglob("__init__.py")]
+    subpackages = sorted(".".join(("grader", *parts)) for parts in folders  # not the course
+                         if parts in ((), ("_bundled",)) or "_bundled" not in parts)
+    packages = [*subpackages, "grader._bundled.exercises", "grader._bundled.solutions"]
+    return f"""\
+[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "gradewise"
+version = "{getattr(grader, '__version__', '0')}"
+requires-python = ">=3.10"
+dependencies = {json.dumps(dependencies or DEFAULT_DEPENDENCIES)}
+
+[project.scripts]
+grade = "grader.cli:run"
+
+[tool.setuptools]
+packages = {json.dumps(packages)}
+
+[tool.setuptools.package-dir]
+"grader" = "grader"
+"grader._bundled.exercises" = "exercises"
+"grader._bundled.solutions" = "solutions"
+
+[tool.setuptools.package-data]
+"grader._bundled.exercises" = ["*.yaml", "data/*", "data/**/*"]
+"grader._bundled.solutions" = ["*.py"]
+"""
+
+
+# -- grading inside the container -------------------------------------------------------------
+
+def grade_submission(root: Path) -> dict:
+    """Grade `root/submission/` with the zip's config; returns results.json's content."""
+    from .grading import Grader  # first: its sandbox forks before any solution is loaded
+    from .batch import Student, feedback_markdown, grade_student, record_of, student_from_folder
+    from .course import find_course
+    from .runner import Limits
+
+    started = time.monotonic()
+    config = json.loads((root / "source" / "config.json").read_text(encoding="utf-8"))
+    submission = root / "submission"
+    limits = Limits(call_timeout=float(config.get("call_timeout") or 5.0))
+    hide = (submission, root / "results", root / "source")
+    with Grader(find_course(), seed=int(config.get("seed") or 0), limits=limits,
+                hide=hide) as grader:
+        specs = [grader.course.find(str(n)) for n in config["exercises"]]
+        unmatched: list = []
+        student = student_from_folder(submission, submission, specs, unmatched) \
+            if submission.is_dir() else Student("submission", submission)
+        public = grade_student(grader, specs, student)
+        hidden = None
+        if config.get("hidden_seed") is not None:
+            grader.seed = int(config["hidden_seed"])  # same sandbox: no second fork
+            hidden = grade_student(grader, specs, student)
+    record = record_of(student, public, config.get("seed") or 0)
+    tests = []
+    for spec, result in zip(specs, public):
+        other = hidden[specs.index(spec)] if hidden else None
+        tests += _tests(spec, result, other)
+    output = feedback_markdown(record, public, title="Feedback")
+    if unmatched:
+        output += "\n**Files not graded:**\n\n" + "\n".join(
+            f"- `{u['path']}`: {u['reason']}" for u in unmatched) + "\n"
+    return {"score": round(sum(t["score"] for t in tests), 6),
+            "execution_time": int(round(time.monotonic() - started)),
+            "output": output, "output_format": "md", "stdout_visibility": "hidden",
+            "tests": tests}
+
+
+def _tests(spec, result, hidden_result) -> list:
+    tests = []
+    hidden_checks = {c.name: c for c in hidden_result.checks} if hidden_result else {}
+    for number, (check_spec, check) in enumerate(zip(spec.checks, result.checks), 1):
+        name = f"Exercise {spec.number} ({spec.slug}) · {check.name}"
+        split = hidden_result is not None and _has_random_cases(spec, check_spec)
+        share = (1 - HIDDEN_SHARE) if split else 1.0
+        tests.append(_test(name, f"{spec.number}.{number}", check, share, result, "visible"))
+        if split:
+            tests.append(_test(f"{name} (hidden random cases)", f"{spec.number}.{number}h",
+                               hidden_checks[check.name], HIDDEN_SHARE, hidden_result,
+                               "after_published"))
+    return tests
+
+
+def _test(name, number, check, share, result, visibility) -> dict:
+    output = check.message or ("passed" if check.passed else "")
+    if result.error and not check.passed:
+        output = result.error
+    return {"name": name, "number": number, "score": round(check.score * share, 6),
+            "max_score": round(check.max_score * share, 6),
+            "status": "passed" if check.passed else "failed",
+            "output": output, "visibility": visibility}
+
+
+def _has_random_cases(spec, check) -> bool:
+    for case in spec.cases_for(check):
+        if case.generate or any(isinstance(v, dict) and {"normal", "uniform", "integers"} & set(v)
+                                for v in case.inputs.values()):
+            return True
+    return False
+
+
+def main(argv: list[str]) -> int:
+    """`python -m grader.gradescope ROOT`: what run_autograder executes."""
+    root = Path(argv[0] if argv else os.environ.get(ROOT_VARIABLE, "/autograder"))
+    results_dir = root / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        results = grade_submission(root)
+    except Exception as exc:  # whatever happens, Gradescope gets a results.json that says so
+        import traceback
+        traceback.print_exc()
+        results = {"score": 0, "execution_time": 0, "stdout_visibility": "visible",
+                   "output": f"The autograder failed ({type(exc).__name__}: {exc}). This is "
+                             "not your fault: tell your instructor.", "tests": []}
+    (results_dir / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.stdout.flush()
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,565 @@
+"""Inside the zygote and the sandbox: the operating system's mechanisms that contain one run
+of student code (see `grader.runner` for the process layout and SECURITY.md for what holds).
+
+Everything here runs in processes forked from the zygote, never in the trusted parent. Each
+mechanism is best effort: where Linux (or a container's seccomp profile) refuses one, the
+sandbox goes on without it and says so in its `sandbox` event.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import select
+import signal
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import child
+
+UID_BASE = 2_000_000_000  # root: the student process runs as UID_BASE + the zygote's pid
+
+
+def signal_name(sig) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return str(sig)
+
+
+# -- inside the zygote ------------------------------------------------------------------------
+
+def fresh_zygote_main(settings: dict) -> None:
+    sock = socket.socket(fileno=settings["fd"])
+    try:
+        die_with_parent()
+        if os.getppid() != settings["parent"]:
+            return
+        from .runner import Limits
+        zygote(sock, Limits(**settings["limits"]), tuple(settings["hide"]))
+    finally:
+        os._exit(0)
+
+
+def zygote(sock, limits, hide):
+    """Serve the parent: for each command, one sandbox; report how it ended."""
+    die_with_parent()
+    _forget_parent_files(sock.fileno())
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # orphans of the student's forks come back here
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    box = _Isolation(limits, hide)
+    while True:
+        message = sock.recv(65536)
+        if not message:
+            return
+        command = json.loads(message)
+        out_r, out_w = os.pipe()
+        progress_r, progress_w = os.pipe()
+        status_r, status_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            for fd in (out_r, progress_r, status_r):
+                os.close(fd)
+            _sandbox_main(command, box, out_w, progress_w, status_w)
+        for fd in (out_w, progress_w, status_w):
+            os.close(fd)
+        socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [out_r, progress_r])
+        os.close(out_r)
+        os.close(progress_r)
+        _, status = os.waitpid(pid, 0)
+        report = _read_status(status_r)
+        if not report.get("pid_namespace"):  # with one, the kernel has killed everything
+            box.clean_up()
+        sock.send(json.dumps({"exit": report.get("status", status),
+                              "note": report.get("note", "")}).encode())
+
+
+def _forget_parent_files(keep: int) -> None:
+    """Close every descriptor inherited from the parent but `keep` and 0-2: a pipe to a batch
+    process or a test's capture file must not reach the student's code. Objects of the
+    parent that would close a descriptor when collected are frozen first (never collected
+    here), so that they cannot close a number reused by the zygote's own pipes."""
+    import gc
+    gc.freeze()
+    high = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    high = 2 ** 20 if high < 0 or high > 2 ** 20 else high
+    os.closerange(3, keep)
+    os.closerange(keep + 1, high)
+
+
+def _read_status(fd) -> dict:
+    try:
+        data = os.read(fd, 4096) if select.select([fd], [], [], 0)[0] else b""
+        report = json.loads(data) if data else {}
+        return report if isinstance(report, dict) else {}
+    except (OSError, ValueError):
+        return {}
+    finally:
+        os.close(fd)
+
+
+class _Isolation:
+    """What the zygote can enforce on this machine, decided once when it starts."""
+
+    def __init__(self, limits, hide):
+        self.limits, self.hide = limits, hide
+        self.root = os.geteuid() == 0
+        self.uid = UID_BASE + os.getpid() if self.root and limits.drop_user else None
+        self.userns = False
+        self.namespaces = limits.namespaces and sys.platform.startswith("linux")
+        if self.namespaces and not self.root:
+            self.userns = self.namespaces = _enter_user_namespace()
+        # Python itself may live where other users cannot go (pyenv under /root): the
+        # student's user needs it for its imports, and nothing else of those folders
+        self.reveal = _closed_ancestors(_python_dirs()) if self.uid is not None else {}
+        if self.reveal and not (self.namespaces and _pid_namespace_allowed()):
+            self.namespaces = False
+            _preload(COMMON_MODULES)  # without a mount namespace it could not import them
+        self.tmp_dirs = sorted({"/tmp", os.path.realpath(tempfile.gettempdir())})
+
+    def clean_up(self) -> None:
+        """After a sandbox without a pid namespace: kill what it left behind (double forks,
+        setsid) and reap it."""
+        if self.uid is not None:
+            _kill_all_of_user(self.uid)
+        else:
+            _kill_children()
+        _reap_all()
+
+
+#: imported in advance where the student's user could not read Python's own files
+COMMON_MODULES = ("math", "cmath", "random", "itertools", "functools", "collections", "copy",
+                  "typing", "statistics", "fractions", "decimal", "operator", "heapq",
+                  "bisect", "string", "re", "json", "dataclasses", "numpy.linalg",
+                  "numpy.random", "numpy.testing")
+
+
+def _pid_namespace_allowed() -> bool:
+    """Whether this process may create a pid namespace (a container's seccomp profile may
+    forbid it): asked in a short-lived child, since the answer changes the caller."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if _unshare(_CLONE_NEWPID) else 1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+def _preload(names) -> None:
+    import importlib
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # a module this Python lacks: nothing to preload
+            pass
+
+
+def _kill_all_of_user(uid: int) -> None:
+    """SIGKILL every process of `uid`, wherever it hid (setsid, double fork): kill(-1) as
+    that user reaches them all at once (a fork racing with it fails), then reap them (this
+    zygote is their subreaper) until none is left."""
+    helper = os.fork()
+    if helper == 0:
+        try:
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            for _ in range(2):
+                os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(helper, 0)
+    deadline = time.monotonic() + 5.0
+    while _processes_of(uid) and time.monotonic() < deadline:
+        _reap_all()
+        time.sleep(0.001)
+
+
+def _processes_of(uid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", "rb") as fh:
+                data = fh.read(2048)
+        except OSError:
+            continue
+        at = data.find(b"\nUid:")
+        if at >= 0 and int(data[at + 5:].split()[0]) == uid:
+            found.append(int(entry))
+    return found
+
+
+def _reap_all() -> None:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _kill_children() -> None:
+    """As a subreaper, every leftover of the sandbox is our child or below one: kill our
+    children, reap them, and repeat for their orphans until none is left."""
+    me = str(os.getpid())
+    for _ in range(100):
+        children = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    stat = fh.read().decode("ascii", "replace")
+            except OSError:
+                continue
+            if stat[stat.rfind(")") + 2:].split()[1] == me:
+                children.append(int(entry))
+        if not children:
+            return
+        for pid in children:
+            _kill_group(pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in children:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+# -- inside the sandbox -----------------------------------------------------------------------
+
+_WATCHED_SIGNALS = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGALRM",
+                    "SIGABRT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGXCPU", "SIGXFSZ", "SIGVTALRM",
+                    "SIGPROF", "SIGIO", "SIGPWR", "SIGSYS", "SIGTRAP")
+
+
+def _sandbox_main(command, box: _Isolation, out_w, progress_w, status_w):
+    """The sandbox's first process. Where it can, it starts the init of a new pid namespace
+    and waits for it; otherwise it becomes the student process itself."""
+    try:
+        os.setsid()
+        die_with_parent()
+        job = child.read_job(command["job"])
+        if box.namespaces and _unshare(_CLONE_NEWPID):
+            init = os.fork()
+            if init == 0:
+                _init_main(command, job, box, out_w, progress_w, status_w)
+            for fd in (out_w, progress_w, status_w):
+                os.close(fd)
+            os.waitpid(init, 0)
+            return
+        os.close(status_w)
+        notes = ["no namespaces" if not box.namespaces else "no pid namespace allowed"]
+        _student_main(command, job, box, out_w, progress_w, _plain_workdir(command, box), notes)
+    except BaseException:  # anything escaping here is the grader's bug, shown on stderr
+        import traceback
+        traceback.print_exc()
+    finally:
+        os._exit(0)
+
+
+def _init_main(command, job, box: _Isolation, out_w, progress_w, status_w):
+    """Pid 1 of the sandbox's namespace: isolate the filesystem, start the student process,
+    report how it ended. When this process ends, the kernel kills the whole namespace."""
+    try:
+        die_with_parent()
+        notes = _isolate_filesystem(box)
+        _prctl(_PR_SET_DUMPABLE, 0)  # the student's code may not ptrace its init
+        student = os.fork()
+        if student == 0:
+            os.close(status_w)
+            _student_main(command, job, box, out_w, progress_w, "/tmp", notes)
+        os.close(out_w)
+        os.close(progress_w)
+        report = _wait_as_init(student)
+        os.write(status_w, json.dumps({**report, "pid_namespace": True}).encode())
+    except BaseException:  # anything escaping here is the grader's bug, shown on stderr
+        import traceback
+        traceback.print_exc()
+    finally:
+        os._exit(0)
+
+
+def _wait_as_init(student: int) -> dict:
+    """Reap every process of the namespace until the student process ends. A catchable
+    signal sent to this init can only come from the student's code: say so and stop it."""
+    received = []
+
+    def stop(signum, frame):
+        received.append(signal_name(signum))
+        try:
+            os.kill(student, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    for name in _WATCHED_SIGNALS:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+    while True:
+        pid, status = os.waitpid(-1, 0)
+        if pid == student:
+            break
+    note = ""
+    if received:
+        note = (f"your code sent {received[0]} to the process that supervises it (its "
+                "parent); never signal other processes")
+    return {"status": status, "note": note}
+
+
+def _isolate_filesystem(box: _Isolation) -> list[str]:
+    """New mount, network and IPC namespaces: read-only filesystem, hidden folders, a private
+    /tmp and /proc. Each step is best effort; the notes say what held."""
+    notes = ["pid namespace"]
+    if _unshare(_CLONE_NEWNS | _CLONE_NEWNET | _CLONE_NEWIPC):
+        notes.append("no network")
+    elif not _unshare(_CLONE_NEWNS):
+        return notes + ["no mount namespace"]
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+    for closed, inside in box.reveal.items():
+        if _reveal(closed, inside):
+            notes.append(f"only Python visible in {closed}")
+    if _mount_setattr_readonly("/"):
+        notes.append("read-only filesystem")
+    for path in box.hide:
+        _mount("tmpfs", path, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
+               "size=4k,nr_inodes=1,mode=000")
+    owner = f",uid={box.uid},gid={box.uid}" if box.uid is not None else ""
+    tmp_options = f"size={box.limits.tmp_bytes},mode=0700{owner}"
+    for path in box.tmp_dirs:
+        if _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, tmp_options):
+            notes.append(f"private {path}")
+    if _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC):
+        notes.append("private /proc")
+    return notes
+
+
+def _python_dirs() -> list[str]:
+    dirs = {os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)}
+    # a folder inside another is covered by it
+    return sorted(d for d in dirs if not any(d.startswith(o + os.sep) for o in dirs if o != d))
+
+
+def _closed_ancestors(dirs) -> dict[str, list[str]]:
+    """{the highest folder other users cannot enter: the Python folders below it}."""
+    import stat
+    closed: dict[str, list[str]] = {}
+    for path in dirs:
+        parts = Path(path).parts
+        for i in range(2, len(parts)):  # from the first folder below / down to the parent
+            ancestor = os.path.join(*parts[:i])
+            try:
+                mode = os.stat(ancestor).st_mode
+            except OSError:
+                break
+            if not mode & stat.S_IXOTH:
+                closed.setdefault(ancestor, []).append(path)
+                break
+    return closed
+
+
+def _reveal(closed: str, inside: list[str]) -> bool:
+    """Cover `closed` with an empty, enterable tmpfs and bind the folders `inside` back."""
+    fds = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in inside]
+    try:
+        if not _mount("tmpfs", closed, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64k,mode=0755"):
+            return False
+        for path, fd in fds:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", path, None, _MS_BIND | _MS_REC)
+        return True
+    finally:
+        for _, fd in fds:
+            os.close(fd)
+
+
+def _plain_workdir(command, box: _Isolation) -> str:
+    """Without namespaces: the job's own empty folder, made reachable for the student's user."""
+    work = os.path.join(command["job"], "work")
+    if box.uid is not None:
+        os.chmod(command["job"], 0o711)
+        os.chown(work, box.uid, box.uid)
+    return work
+
+
+def _student_main(command, job, box: _Isolation, out_w, progress_w, workdir, notes):
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.chdir(workdir)
+        notes = list(notes) + [_drop_privileges(box)]
+        _apply_limits(box.limits, job, command, limit_processes=box.uid is not None or box.userns)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_w, 1)
+        os.dup2(out_w, 2)
+        progress = os.dup(progress_w)
+        for fd in (devnull, out_w, progress_w):
+            os.close(fd)
+        # fresh streams on the new descriptors, whatever the parent's were (pytest, Jupyter)
+        sys.stdin = open(0, encoding="utf-8", closefd=False)
+        sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False,
+                          buffering=1)
+        os.environ.clear()
+        os.environ.update({"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir,
+                           "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+        exposed = [p for p in box.hide if os.access(p, os.R_OK)]
+        sandbox = {"isolation": ", ".join(notes), "exposed": exposed}
+        contained = notes[0] == "pid namespace" or box.uid is not None
+        child.run_job(job, int(command["start"]), list(command["skip"]), progress, contained,
+                      sandbox, dict(command.get("timed_out") or {}))
+    except BaseException:  # anything escaping here is the grader's bug, shown on stderr
+        import traceback
+        traceback.print_exc()
+    finally:
+        child.worker_exit(0)
+
+
+def _drop_privileges(box: _Isolation) -> str:
+    if box.uid is not None:
+        os.setgroups([])
+        os.setresgid(box.uid, box.uid, box.uid)
+        os.setresuid(box.uid, box.uid, box.uid)
+        described = f"user {box.uid}"
+    elif box.userns:
+        described = "your user, without capabilities" if _drop_capabilities() \
+            else "your user (capabilities could not be dropped)"
+    else:
+        described = "root" if box.root else "your user"
+    die_with_parent()  # after setuid: changing credentials clears the parent-death signal
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+    return described
+
+
+def _apply_limits(limits, job, command, limit_processes: bool):
+    vm_now = _vm_size()
+    resource.setrlimit(resource.RLIMIT_AS, (vm_now + limits.memory_bytes,) * 2)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes,) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    calls = job["calls"][int(command["start"]):]
+    cpu = math.ceil(job["import_timeout"] + sum(c["timeout"] for c in calls) + 5)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    if limit_processes:
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)
+
+
+def _vm_size() -> int:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+# -- Linux system calls (ctypes; each one best effort) ----------------------------------------
+
+_CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWUSER = 0x00020000, 0x08000000, 0x10000000
+_CLONE_NEWPID, _CLONE_NEWNET = 0x20000000, 0x40000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_BIND = 1, 2, 4, 8, 0x1000
+_MS_REC, _MS_PRIVATE = 0x4000, 1 << 18
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
+_SYS_MOUNT_SETATTR = 442  # the same number on x86_64, arm64 and the other modern tables
+_LIBC = None
+
+
+def _libc():
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    return _LIBC
+
+
+def _prctl(option, value) -> bool:
+    try:
+        return _libc().prctl(option, value, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def die_with_parent():
+    """Ask Linux to SIGKILL this process when its parent dies (no orphans after a crash)."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+
+
+def _unshare(flags) -> bool:
+    try:
+        return _libc().unshare(flags) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _mount(source, target, fstype, flags, data=None) -> bool:
+    encode = lambda s: s.encode() if s is not None else None  # noqa: E731
+    try:
+        return _libc().mount(encode(source), encode(target), encode(fstype), flags,
+                             encode(data)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _mount_setattr_readonly(path) -> bool:
+    """Every mount under `path` read-only, in this mount namespace only (Linux ≥ 5.12)."""
+    import ctypes
+    attr = (ctypes.c_uint64 * 4)(1, 0, 0, 0)  # attr_set = MOUNT_ATTR_RDONLY
+    AT_FDCWD, AT_RECURSIVE = -100, 0x8000
+    try:
+        return _libc().syscall(_SYS_MOUNT_SETATTR, AT_FDCWD, path.encode(), AT_RECURSIVE,
+                               ctypes.byref(attr), ctypes.sizeof(attr)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _enter_user_namespace() -> bool:
+    """Not root: become root of a new user namespace (mapped to our own user), which allows
+    pid and mount namespaces. False where the kernel or a security module forbids it."""
+    uid, gid = os.getuid(), os.getgid()
+    if not _unshare(_CLONE_NEWUSER):
+        return False
+    try:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"),
+                           ("gid_map", f"0 {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as fh:
+                fh.write(text)
+    except OSError:
+        return False
+    return True
+
+
+def _drop_capabilities() -> bool:
+    """Clear every capability, the bounding set too (in a user namespace the student process
+    would otherwise be 'root' there, able to unmount what hides the solutions; with
+    no_new_privs, executing a program cannot give them back either)."""
+    import ctypes
+
+    PR_CAPBSET_DROP = 24
+    for capability in range(64):
+        if not _prctl(PR_CAPBSET_DROP, capability):
+            break  # past the last capability this kernel knows
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    header = Header(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (ctypes.c_uint32 * 6)()  # two {effective, permitted, inheritable}, all zero
+    try:
+        return _libc().capset(ctypes.byref(header), ctypes.byref(data)) == 0
+    except (OSError, AttributeError):
+        return False

@@ -51,7 +51,7 @@ def sgd_step(params, grads, lr):
     return {name: params[name] - lr * grads[name] for name in params}
 
 
-def train_window_ner(sentences, labels, E, w=2, hidden=8, epochs=8, lr=0.2, seed=0):
+def train_window_ner(sentences, labels, E, w=2, hidden=8, epochs=4, lr=0.2, seed=0):
     rng = np.random.default_rng(seed)
     m = (2 * w + 1) * E.shape[1]
     params = {"W": rng.normal(0.0, 1.0 / np.sqrt(m), (hidden, m)), "b": np.zeros(hidden),
@@ -161,7 +161,7 @@ def training_data(rng):
     """The training split and the starting word vectors; the held-out split stays here."""
     _, E, train, _ = load_corpus()
     return {"sentences": [ids for ids, _ in train], "labels": [y for _, y in train], "E": E,
-            "w": 2, "hidden": 8, "epochs": 8, "lr": 0.2, "seed": 0}
+            "w": 2, "hidden": 8, "epochs": 4, "lr": 0.2, "seed": 0}
 
 
 def margin_violated(rng, d, w, n):

@@ -22,7 +22,7 @@ DATA_FILES = ("window_ner_train.txt", "window_ner_heldout.txt", "window_ner_vect
 # Python lists of windows), using the reference's other functions. LEARN_E = 0 is the
 # student who never updates the word vectors.
 STUDENT_TRAINING = '''
-def train_window_ner(sentences, labels, E, w=2, hidden=8, epochs=8, lr=0.2, seed=0):
+def train_window_ner(sentences, labels, E, w=2, hidden=8, epochs=4, lr=0.2, seed=0):
     rng = np.random.default_rng(seed)
     m = (2 * w + 1) * E.shape[1]
     params = {"W": rng.uniform(-0.3, 0.3, (hidden, m)), "b": np.zeros(hidden),

@@ -42,11 +42,15 @@ class Verdict:
 class Context:
     """What the kinds share while grading one exercise: spec, solution, caches."""
 
-    def __init__(self, spec, solution, file: str, default_timeout: float, skip_reasons: dict):
+    def __init__(self, spec, solution, file: str, default_timeout: float, skip_reasons: dict,
+                 cache: dict | None = None):
         self.spec, self.solution, self.file = spec, solution, file
         self.default_timeout = default_timeout
         self.skip_reasons = skip_reasons  #: function → the outcome that made it skip cases
-        self._cache: dict = {}
+        # references and finite differences depend on the cases only: shared by every
+        # student graded with the same spec and seed
+        self._cache = {} if cache is None else cache
+        self._mutated: dict = {}
 
     def reference(self, check: Check, run: CaseRun):
         name = check.options.get("reference") or check.function
@@ -73,6 +77,15 @@ class Context:
                 pairs.append((mistake, lambda wrong=wrong: select(
                     wrong(*copy.deepcopy(run.args)), check.select)[1]))
         return pairs
+
+    def mutated_arg(self, run: CaseRun) -> str | None:
+        """The first input array the call left changed (checked once per call)."""
+        key = id(run.outcome)
+        if key not in self._mutated:
+            pairs = zip(run.arg_names, run.args, run.outcome.args_after or [])
+            self._mutated[key] = next((name for name, before, after in pairs
+                                       if _is_data(before) and not _unchanged(before, after)), None)
+        return self._mutated[key]
 
     def timeout(self, check: Check) -> float:
         return check.timeout or self.default_timeout
@@ -118,10 +131,10 @@ def _call_problem(check, run, ctx) -> Verdict | None:
         evidence = _evidence(run)
         evidence.trace = (outcome.exception or {}).get("lines", [])
         return Verdict(found.message, found.id, found.hint, evidence)
-    for name, before, after in zip(run.arg_names, run.args, outcome.args_after or []):
-        if _is_data(before) and not _unchanged(before, after):
-            found = diagnose.of_mutation(check.function, name)
-            return Verdict(found.message, found.id, None, _evidence(run))
+    name = ctx.mutated_arg(run)
+    if name:
+        found = diagnose.of_mutation(check.function, name)
+        return Verdict(found.message, found.id, None, _evidence(run))
     return None
 
 

@@ -33,6 +33,7 @@ class Grader:
         self.course, self.seed = course, seed
         self.limits = self.sandbox.limits
         self._solutions: dict = {}
+        self._memo: dict = {}  #: spec path → inputs, references, finite differences
 
     def close(self):
         self.sandbox.close()
@@ -67,7 +68,8 @@ class Grader:
         for call, call_outcome in zip(calls, outcome.calls):
             if call_outcome.status in ("timeout", "crashed", "memory"):
                 skip_reasons.setdefault(call.function, call_outcome)
-        ctx = Context(spec, solution, shown_as, self.limits.call_timeout, skip_reasons)
+        ctx = Context(spec, solution, shown_as, self.limits.call_timeout, skip_reasons,
+                      self._memo.setdefault(spec.path, {}))
         for check, check_runs in runs:
             for run in check_runs:
                 run.outcome = outcome.calls[run.outcome]
@@ -81,7 +83,8 @@ class Grader:
 
     def _plan(self, spec, solution):
         """The calls to make (one per function and case) and, per check, its case runs."""
-        calls, index, inputs_of, runs = [], {}, {}, []
+        calls, index, runs = [], {}, []
+        inputs_of = self._memo.setdefault(spec.path, {}).setdefault("inputs", {})
         for check in spec.checks:
             function = spec.function(check.function)
             timeout = check.timeout or self.limits.call_timeout

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .yamlsource import LocatedDocument, load_yaml
@@ -26,17 +27,16 @@ class Function:
     signature: str  #: parameter list with parentheses, e.g. `(W, X)` or `(func, x, eps=1e-6)`
     docstring: str  #: what to compute, shapes in and out; becomes the stub's docstring
 
-    @property
+    @cached_property
     def params(self) -> tuple[str, ...]:
         """Parameter names in order; cases bind inputs to them by name."""
         args = ast.parse(f"def f{self.signature}: pass").body[0].args
         return tuple(a.arg for a in args.posonlyargs + args.args)
 
-    @property
+    @cached_property
     def required_params(self) -> tuple[str, ...]:
         args = ast.parse(f"def f{self.signature}: pass").body[0].args
-        names = [a.arg for a in args.posonlyargs + args.args]
-        return tuple(names[: len(names) - len(args.defaults)])
+        return self.params[: len(self.params) - len(args.defaults)]
 
 
 @dataclass(frozen=True)

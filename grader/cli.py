@@ -395,7 +395,8 @@ def _register_batch(sub, common):
 
 
 def cmd_batch(args) -> int:
-    from .batch import BatchOptions, parse_exercises, run_batch, summary_renderable
+    from .batch import BatchOptions, parse_exercises, run_batch
+    from .gradebook import summary_renderable
     from .course import find_course
 
     if args.jobs < 0:

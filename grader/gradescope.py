@@ -151,7 +151,8 @@ packages = {json.dumps(packages)}
 def grade_submission(root: Path) -> dict:
     """Grade `root/submission/` with the zip's config; returns results.json's content."""
     from .grading import Grader  # first: its sandbox forks before any solution is loaded
-    from .batch import Student, feedback_markdown, grade_student, record_of, student_from_folder
+    from .batch import Student, grade_student, record_of, student_from_folder
+    from .gradebook import feedback_markdown
     from .course import find_course
     from .runner import Limits
 

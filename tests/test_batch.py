@@ -15,7 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.batch import BatchOptions, histogram, parse_exercises, run_batch
+from grader.batch import BatchOptions, parse_exercises, run_batch
+from grader.gradebook import histogram
 from grader.errors import GradewiseError
 from grader.runner import Limits
 

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from grader.cli import main
-
 from grader.grading import Grader
 from grader.notebooks import kernel_source, notebook_text
 from grader.runner import Limits
@@ -29,12 +28,14 @@ SOFTMAX = ("def softmax(f):\n    e = np.exp(f - np.max(f, axis=-1, keepdims=True
 SOFTMAX_OVERFLOWS = "def softmax(f):\n    e = np.exp(f)\n    return e / e.sum(axis=-1, keepdims=True)\n"
 CLASSIFIER = "def softmax_classifier(W, X):\n    return softmax(X @ W.T)\n"
 
+
 @pytest.fixture
 def ws(tmp_path, monkeypatch, plain_env):
     monkeypatch.setenv("GRADEWISE_COURSE", str(REPO))
     monkeypatch.setenv("GRADEWISE_WORKSPACE", str(tmp_path / "workspace"))
     monkeypatch.chdir(tmp_path)
     return tmp_path / "workspace"
+
 
 def filled(spec, **sources) -> nbformat.NotebookNode:
     """The generated notebook of `spec` with some cells' sources replaced (by cell role)."""
@@ -44,6 +45,7 @@ def filled(spec, **sources) -> nbformat.NotebookNode:
         if role in sources:
             cell.source = sources[role]
     return nb
+
 
 # -- generated notebooks ---------------------------------------------------------------------
 
@@ -68,6 +70,7 @@ def test_generated_notebooks_are_valid_nbformat_4_with_stable_ids(spec_path):
     assert all(c.outputs == [] and c.execution_count is None
                for c in nb.cells if c.cell_type == "code")
 
+
 def test_grade_notebook_writes_keeps_and_forces(ws, tmp_path, capsys):
     out = tmp_path / "nb"
     assert main(["notebook", "1", "--out", str(out), "--no-color"]) == 0
@@ -85,6 +88,7 @@ def test_grade_notebook_writes_keeps_and_forces(ws, tmp_path, capsys):
     assert written == {f"{p.stem}.ipynb" for p in COURSE.spec_paths()}
     assert all((ws / name).is_file() for name in written)
 
+
 # -- grade exercise --file on notebooks -------------------------------------------------------
 
 def test_a_notebook_file_with_magics_and_shell_lines_grades_its_code(ws, tmp_path, capsys):
@@ -100,6 +104,7 @@ def test_a_notebook_file_with_magics_and_shell_lines_grades_its_code(ws, tmp_pat
     assert result["error"] is None and result["score"] == result["max_score"]
     assert result["output"].strip() == "[0.269 0.731]"  # check(1) stays quiet when graded
 
+
 def test_a_long_running_demo_in_a_notebook_is_stopped_by_the_import_limit(tmp_path):
     spec = COURSE.find("1")
     nb = filled(spec, fn_softmax=SOFTMAX, fn_softmax_classifier=CLASSIFIER,
@@ -113,6 +118,7 @@ def test_a_long_running_demo_in_a_notebook_is_stopped_by_the_import_limit(tmp_pa
     assert result.score == 0
     assert "top-level code ran for more than 1 s" in result.error
     assert 'if __name__ == "__main__":' in result.error
+
 
 # -- the kernel's definitions -----------------------------------------------------------------
 
@@ -139,12 +145,14 @@ def test_kernel_source_keeps_the_latest_definitions_and_what_they_need():
     exec(source, namespace)
     assert namespace["softmax"](0.0) == pytest.approx(1.0 + 1e-12)
 
+
 def test_kernel_source_keeps_an_assignment_a_function_reads():
     source = kernel_source(["W = load()\nscale = 2.0\ncache = {}\ncache['k'] = 1\nunused = f(3)",
                             "def f(x):\n    return x * scale + cache['k']\n\ndef g():\n    return W"])
     namespace = {}
     exec(source, namespace)  # `W = load()` fails here as it did in the kernel: it is guarded
     assert namespace["f"](1.0) == 3.0 and "W = load()" in source and "unused = f(3)" not in source
+
 
 def test_kernel_source_keeps_aliases_and_lambdas():
     source = kernel_source(["import numpy as np\nsoftmax = lambda f: np.exp(f) / np.exp(f).sum()",
@@ -155,12 +163,14 @@ def test_kernel_source_keeps_aliases_and_lambdas():
     assert namespace["softmax"](np.zeros(2)).tolist() == [0.5, 0.5]
     assert namespace["softmax_classifier"] is namespace["_impl"] and "alias" not in source
 
+
 def grade_for_kernel(which: str, source: str) -> dict:
     env = {**os.environ, "GRADEWISE_COURSE": str(REPO)}
     done = subprocess.run([sys.executable, "-m", "grader.notebooks", which], input=source,
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
 
 def test_the_grading_process_behind_check_answers_in_json():
     answer = grade_for_kernel("softmax", "import numpy as np\n" + SOFTMAX)
@@ -169,11 +179,13 @@ def test_the_grading_process_behind_check_answers_in_json():
     assert answer["html"].startswith("<pre") and "Score" in answer["html"]
     assert "unknown exercise '42'" in grade_for_kernel("42", "")["error"]
 
+
 def test_check_outside_a_kernel_says_where_to_grade(capsys):
     from grader import check
 
     assert check(1) is None
     assert "grade exercise 1" in capsys.readouterr().err
+
 
 # -- check(N) in a real kernel ---------------------------------------------------------------
 
@@ -185,6 +197,7 @@ def run_notebook(nb, folder: Path):
     client.execute()
     return nb
 
+
 def check_cell_text(nb, cell_id) -> str:
     [cell] = [c for c in nb.cells if c.get("id") == cell_id]
     texts = []
@@ -192,6 +205,7 @@ def check_cell_text(nb, cell_id) -> str:
         assert output.output_type != "error", output
         texts.append(output.get("text") or output.get("data", {}).get("text/plain", ""))
     return "\n".join(texts)
+
 
 def test_a_correct_notebook_gets_full_marks_in_the_kernel(ws, tmp_path):
     spec = COURSE.find("1")
@@ -209,6 +223,7 @@ def test_a_correct_notebook_gets_full_marks_in_the_kernel(ws, tmp_path):
     assert "score 10.0 True" in check_cell_text(nb, nb.cells[-1].id)
     progress = json.loads((ws / ".gradewise" / "progress.json").read_text())
     assert progress["exercises"]["1"]["best"] == 10 and progress["exercises"]["1"]["attempts"] == 2
+
 
 def test_a_mistake_in_the_kernel_shows_its_diagnosis_and_grading_stays_out_of_the_kernel(ws, tmp_path):
     spec = COURSE.find("1")

@@ -340,15 +340,26 @@ def _isolate_filesystem(box: _Isolation) -> list[str]:
     owner = f",uid={box.uid},gid={box.uid}" if box.uid is not None else ""
     tmp_options = f"size={box.limits.tmp_bytes},mode=0700{owner}"
     for path in box.tmp_dirs:
-        if _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, tmp_options):
-            notes.append(f"private {path}")
+        # Python (a virtual environment, an editable install) may live in /tmp: keep it
+        fds = [(d, os.open(d, os.O_PATH | os.O_DIRECTORY)) for d in _python_dirs(below=path)]
+        try:
+            if _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, tmp_options):
+                notes.append(f"private {path}")
+                for folder, fd in fds:
+                    _bind_read_only(fd, folder)
+        finally:
+            for _, fd in fds:
+                os.close(fd)
     if _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC):
         notes.append("private /proc")
     return notes
 
 
-def _python_dirs() -> list[str]:
+def _python_dirs(below: str = "") -> list[str]:
+    """The folders Python imports from (only those strictly below `below`, if given)."""
     dirs = {os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)}
+    if below:
+        dirs = {d for d in dirs if d.startswith(below.rstrip(os.sep) + os.sep)}
     # a folder inside another is covered by it
     return sorted(d for d in dirs if not any(d.startswith(o + os.sep) for o in dirs if o != d))
 
@@ -384,6 +395,13 @@ def _reveal(closed: str, inside: list[str]) -> bool:
     finally:
         for _, fd in fds:
             os.close(fd)
+
+
+def _bind_read_only(fd: int, target: str) -> bool:
+    """Mount the folder open as `fd` (from before a covering mount) at `target`, read-only."""
+    os.makedirs(target, mode=0o755, exist_ok=True)
+    return _mount(f"/proc/self/fd/{fd}", target, None, _MS_BIND | _MS_REC) and \
+        _mount(None, target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY)
 
 
 def _plain_workdir(command, box: _Isolation) -> str:
@@ -472,7 +490,7 @@ def _vm_size() -> int:
 _CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWUSER = 0x00020000, 0x08000000, 0x10000000
 _CLONE_NEWPID, _CLONE_NEWNET = 0x20000000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_BIND = 1, 2, 4, 8, 0x1000
-_MS_REC, _MS_PRIVATE = 0x4000, 1 << 18
+_MS_REC, _MS_PRIVATE, _MS_REMOUNT = 0x4000, 1 << 18, 32
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
 _SYS_MOUNT_SETATTR = 442  # the same number on x86_64, arm64 and the other modern tables
 _LIBC = None

@@ -126,3 +126,17 @@ def test_monkeypatching_numpy_in_the_child_changes_nothing_in_the_parent(toy_gra
     assert not checks(result)["scale"].passed
     assert checks(result)["scale"].diagnosis == "forgot-k"
     assert os.getpid() > 0
+
+
+def test_modules_installed_below_tmp_stay_importable_in_the_sandbox(tmp_path, monkeypatch):
+    # a virtual environment or an editable install may live in /tmp, which the sandbox
+    # replaces with a private, empty one
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    (site / "helper_below_tmp.py").write_text("FACTOR = 1.0\n")
+    monkeypatch.syspath_prepend(str(site))
+    source = (f"{GOOD_TOTAL}\n\ndef scale(x, k):\n    import helper_below_tmp\n"
+              "    return x * k * helper_below_tmp.FACTOR\n")
+    with Grader(TOY, limits=Limits(call_timeout=2.0)) as g:  # its zygote sees the new path
+        result = g.grade_source(TOY.find("1"), source, "/sub/ex01_toy.py", "ex01_toy.py")
+    assert result.score == 4, [c.message for c in result.checks]

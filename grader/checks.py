@@ -28,7 +28,8 @@ class CaseRun:
     inputs: dict
     args: tuple
     arg_names: tuple
-    outcome: object  #: runner.CallOutcome
+    call_index: int  #: which of the run's calls this case is
+    outcome: object = None  #: its runner.CallOutcome, once the run is back
 
 
 @dataclass

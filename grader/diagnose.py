@@ -104,12 +104,16 @@ def functions_called(source: str) -> dict[str, set[str]]:
             for node in tree.body if isinstance(node, ast.FunctionDef)}
 
 
-def blame_callees(checks, source: str, own_mistakes: dict[str, set[str]]) -> None:
+def blame_callees(checks, source: str, mistakes) -> None:
     """A failing check of g, where g calls a student function f that fails its own checks,
-    is most likely f's fault: say so (unless g's failure is already explained on its own)."""
+    is most likely f's fault: say so (unless g's failure is already explained on its own,
+    by one of g's own catalogued `mistakes`)."""
     failing = {c.function for c in checks if not c.passed}
     if not failing:
         return
+    own_mistakes: dict[str, set[str]] = {}
+    for mistake in mistakes:
+        own_mistakes.setdefault(mistake.function, set()).add(mistake.id)
     calls = functions_called(source)
     keep = {"not-implemented", "missing-function", "mutated-input"}
     for check in checks:

@@ -72,12 +72,9 @@ class Grader:
                       self._memo.setdefault(spec.path, {}))
         for check, check_runs in runs:
             for run in check_runs:
-                run.outcome = outcome.calls[run.outcome]
+                run.outcome = outcome.calls[run.call_index]
             result.checks.append(run_check(check, check_runs, ctx))
-        own_mistakes = {}
-        for mistake in spec.mistakes:
-            own_mistakes.setdefault(mistake.function, set()).add(mistake.id)
-        blame_callees(result.checks, source, own_mistakes)
+        blame_callees(result.checks, source, spec.mistakes)
         result.score = sum(c.score for c in result.checks)
         return result
 
@@ -100,7 +97,6 @@ class Grader:
                     calls.append(Call(check.function, args, timeout))
                 elif calls[index[key]].timeout < timeout:
                     calls[index[key]] = Call(check.function, args, timeout)
-                # `outcome` holds the call's index until the run is back
                 check_runs.append(CaseRun(case, inputs, args, function.params[:len(args)],
                                           index[key]))
             runs.append((check, check_runs))

@@ -120,7 +120,7 @@ def _zero_gradient_problems(grader, spec) -> list[str]:
         gradients = []
         for case in spec.cases_for(check):
             inputs = build_inputs(spec, case, grader.seed, solution)
-            gradients.append(ctx.numeric_gradient(check, CaseRun(case, inputs, (), (), None)))
+            gradients.append(ctx.numeric_gradient(check, CaseRun(case, inputs, (), (), -1)))
         if all(np.all(np.abs(g) <= check.options["atol"]) for g in gradients):
             problems.append(f"check {check.name!r}: the true gradient is zero on every case, so "
                             "a function returning zeros would pass")

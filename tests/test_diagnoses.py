@@ -87,7 +87,7 @@ def test_a_failing_callee_is_blamed_only_when_the_caller_has_no_reason_of_its_ow
               CheckResult("g ok", "g", "compare", False, 0, 1, diagnosis=None),
               CheckResult("h ok", "h", "compare", False, 0, 1, diagnosis=None),
               CheckResult("g stub", "g", "compare", False, 0, 1, diagnosis="not-implemented")]
-    diagnose.blame_callees(checks, source, {})
+    diagnose.blame_callees(checks, source, ())
     assert [c.diagnosis for c in checks] == ["transposed", "uses-failing-function", None,
                                               "not-implemented"]
     assert "calls your `f`" in checks[1].message

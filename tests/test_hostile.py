@@ -397,7 +397,7 @@ def test_without_root_a_user_namespace_still_hides_and_contains(spec, tmp_path):
         "read": (f"    try:\n        open({str(solution)!r}).read()\n        return x\n"
                  "    except OSError:\n        return x * k"),
         "signal": ("    import os, signal, time\n    os.kill(os.getppid(), signal.SIGTERM)\n"
-                   "    time.sleep(0.5)\n    return x * k"),
+                   "    time.sleep(0.1)\n    return x * k"),
         "bomb": "    import os\n    while True:\n        try:\n            os.fork()\n"
                 "        except OSError:\n            pass",
     }

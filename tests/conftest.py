@@ -36,6 +36,15 @@ def plain_env(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture
+def ws(tmp_path, monkeypatch, plain_env):
+    """A temporary workspace, run from its parent folder, grading the repository's course."""
+    monkeypatch.setenv("GRADEWISE_COURSE", str(REPO))
+    monkeypatch.setenv("GRADEWISE_WORKSPACE", str(tmp_path / "workspace"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "workspace"
+
+
 def render(renderable, width=100) -> str:
     from rich.console import Console
 

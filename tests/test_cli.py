@@ -14,14 +14,6 @@ from grader.cli import build_parser, main
 from conftest import REPO
 
 
-@pytest.fixture
-def ws(tmp_path, monkeypatch, plain_env):
-    monkeypatch.setenv("GRADEWISE_COURSE", str(REPO))
-    monkeypatch.setenv("GRADEWISE_WORKSPACE", str(tmp_path / "workspace"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "workspace"
-
-
 def solution_file(tmp_path, name="ex01_softmax.py", extra=""):
     path = tmp_path / name
     path.write_text((REPO / "solutions" / "ex01_softmax.py").read_text() + extra)

@@ -29,14 +29,6 @@ SOFTMAX_OVERFLOWS = "def softmax(f):\n    e = np.exp(f)\n    return e / e.sum(ax
 CLASSIFIER = "def softmax_classifier(W, X):\n    return softmax(X @ W.T)\n"
 
 
-@pytest.fixture
-def ws(tmp_path, monkeypatch, plain_env):
-    monkeypatch.setenv("GRADEWISE_COURSE", str(REPO))
-    monkeypatch.setenv("GRADEWISE_WORKSPACE", str(tmp_path / "workspace"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "workspace"
-
-
 def filled(spec, **sources) -> nbformat.NotebookNode:
     """The generated notebook of `spec` with some cells' sources replaced (by cell role)."""
     nb = nbformat.reads(notebook_text(spec), as_version=4)

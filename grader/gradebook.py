@@ -203,9 +203,9 @@ def summary_renderable(summary: dict, out: Path | None = None):
                        str(ex["full_marks"]), f"{_sparkline(counts)}  {' '.join(map(str, counts))}")
     checks = Table(title="Checks: what the class did not understand", title_justify="left")
     checks.add_column("no.", justify="right", no_wrap=True, min_width=3)
-    checks.add_column("check", no_wrap=True, overflow="ellipsis", max_width=36)
-    checks.add_column("passed", justify="right", no_wrap=True)
-    checks.add_column("most common diagnosis", no_wrap=True, overflow="ellipsis", max_width=24)
+    checks.add_column("check", no_wrap=True, overflow="ellipsis", max_width=30)
+    checks.add_column("passed", justify="right", no_wrap=True, min_width=11)  # "100/100 100%": the table fits 80 columns
+    checks.add_column("most common diagnosis", no_wrap=True, overflow="ellipsis", max_width=22)
     for ex in summary["exercises"]:
         for check in ex["checks"]:
             rate = check["pass_rate"]

@@ -143,8 +143,7 @@ def same(got, expected, rtol=1e-7, atol=1e-9) -> bool:
 
 
 def _num(x) -> str:
-    return np.format_float_positional(float(x), precision=6, trim="-", fractional=False) \
-        if np.isfinite(x) and 1e-4 <= abs(float(x)) < 1e6 or x == 0 else f"{float(x):.6g}"
+    return f"{float(x):.6g}"
 
 
 def _brief(value) -> str:

@@ -75,8 +75,7 @@ def cmd_list(args) -> int:
                      "attempts": entry.get("attempts", 0), "hints_shown": entry.get("hints_shown", 0),
                      "status": _status(entry, spec.points)})
     if args.json:
-        import json
-        print(json.dumps(rows, indent=2))
+        _print_json(rows)
         return EXIT_OK
     console = _console(args)
     table = _progress_table(rows, console.width)
@@ -213,9 +212,8 @@ def cmd_hint(args) -> int:
     if not args.all:
         shown = shown[-1:]
     if args.json:
-        import json
-        print(json.dumps({"exercise": spec.number, "total": len(spec.hints),
-                          "hints": [{"number": n, "text": t} for n, t in shown]}, indent=2))
+        _print_json({"exercise": spec.number, "total": len(spec.hints),
+                     "hints": [{"number": n, "text": t} for n, t in shown]})
         return EXIT_OK
     from rich.markdown import Markdown
     from rich.panel import Panel
@@ -242,8 +240,7 @@ def cmd_validate(args) -> int:
 
     reports = validate_course(seed=args.seed)
     if args.json:
-        import json
-        print(json.dumps([r.to_json() for r in reports], indent=2))
+        _print_json([r.to_json() for r in reports])
     else:
         _console(args).print(report_renderable(reports))
     return EXIT_OK if all(r.ok for r in reports) else EXIT_USER_ERROR
@@ -273,10 +270,9 @@ def cmd_notebook(args) -> int:
     if args.out is None:  # marks the folder as the workspace for `!grade ...` run from there
         Workspace(folder).progress_path.parent.mkdir(parents=True, exist_ok=True)
     if args.json:
-        import json
-        print(json.dumps([{"exercise": spec.number, "path": str(path), "status": status,
-                           "backup": str(saved) if saved else None}
-                          for spec, (path, status, saved) in zip(specs, written)], indent=2))
+        _print_json([{"exercise": spec.number, "path": str(path), "status": status,
+                      "backup": str(saved) if saved else None}
+                     for spec, (path, status, saved) in zip(specs, written)])
         return EXIT_OK
     console = _console(args)
     for path, status, saved in written:
@@ -355,13 +351,18 @@ def cmd_reset(args) -> int:
     workspace = Workspace.locate(args.workspace)
     saved = workspace.reset(spec)
     if args.json:
-        import json
-        print(json.dumps({"exercise": spec.number, "path": str(workspace.file(spec)),
-                          "backup": str(saved) if saved else None}, indent=2))
+        _print_json({"exercise": spec.number, "path": str(workspace.file(spec)),
+                     "backup": str(saved) if saved else None})
         return EXIT_OK
     kept = f"your previous file is saved as {saved}" if saved else "there was no work to keep"
     _console(args).print(f"Reset {workspace.file(spec)} to the stub; {kept}.")
     return EXIT_OK
+
+
+def _print_json(value) -> None:
+    import json
+
+    print(json.dumps(value, indent=2))
 
 
 def _console(args):
@@ -406,8 +407,7 @@ def cmd_batch(args) -> int:
     options = BatchOptions(jobs=args.jobs, seed=args.seed, limits=_limits(args),
                            resume=args.resume)
     if args.json:
-        import json
-        print(json.dumps(run_batch(args.subs, args.out, course, specs, options), indent=2))
+        _print_json(run_batch(args.subs, args.out, course, specs, options))
         return EXIT_OK
     console = _console(args)
     with _BatchProgress(console) as progress:
@@ -496,8 +496,7 @@ def cmd_gradescope(args) -> int:
     built = build_autograder(args.out, course, specs, seed=args.seed,
                              hidden_seed=args.hidden_seed, call_timeout=limits.call_timeout)
     if args.json:
-        import json
-        print(json.dumps(built, indent=2))
+        _print_json(built)
     else:
         _console(args).print(f"Wrote {args.out}: {len(specs)} exercise(s), "
                              f"{built['points']:g} points. Upload it as the autograder of a "

@@ -16,7 +16,8 @@ from .spec import SPEC_NAME, Spec, load_spec
 
 # In a built wheel the course is bundled under grader/_bundled; in a clone (also an editable
 # install) it stands beside the package.
-INSTALLED_COURSES = (Path(__file__).parent / "_bundled", Path(__file__).parent.parent)
+BUNDLED = Path(__file__).parent / "_bundled"
+INSTALLED_COURSES = (BUNDLED, Path(__file__).parent.parent)
 
 
 @dataclass(frozen=True)

@@ -43,9 +43,9 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from . import child, wire
+from .course import BUNDLED
 from .isolation import signal_name as _signal_name, zygote
 
 GRACE_SECONDS = 1.0  # after a call's own alarm, before the parent kills the sandbox
@@ -53,7 +53,6 @@ BETWEEN_CALLS_SECONDS = 10.0  # decoding inputs and saving outputs between two c
 ZYGOTE_REPLY_SECONDS = 5.0  # after a kill, for the zygote to report the sandbox's end
 ZYGOTE_START_SECONDS = 30.0  # for the zygote to start a sandbox (a fresh one imports numpy)
 _MAX_EVENT_BYTES = 64 * 2 ** 20  # above child.MAX_EVENT_CHARS: only garbage is longer
-BUNDLED = Path(__file__).parent / "_bundled"
 
 
 @dataclass(frozen=True)

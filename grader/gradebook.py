@@ -145,6 +145,10 @@ def feedback_markdown(record: dict, results, title: str | None = None) -> str:
                       f"({r['score']:g} / {r['max_score']:g})", ""]
         if r.get("file"):
             lines += [f"File: `{r['file']}`", ""]
+        for note in r.get("notes") or []:
+            lines.append(f"- Note: {_md(note)}")
+        if r.get("notes"):
+            lines.append("")
         if r["error"]:
             lines += [f"**Not graded:** {_md(r['error'])}", ""]
             result = by_number.get(r["exercise"])

@@ -63,6 +63,8 @@ def exercise_renderable(result: ExerciseResult, numbers: list[int], created: boo
     if not notebook:  # in a notebook the statement is right above
         parts.append(Text.assemble(("Statement: ", "dim"), f"the top of {result.file}",
                                    (f"  (or `grade notebook {result.exercise}`)", "dim")))
+    if result.notes:
+        parts.append(_notes_text(result.notes))
     if result.error:
         parts.append(Panel(_error_text(result), title="could not grade", border_style="red"))
     else:
@@ -116,6 +118,15 @@ def _error_text(result):
     for line, code in result.error_lines:
         text.append(f"\n  line {line}: ", style="dim")
         text.append(code.strip(), style="bold")
+    return text
+
+
+def _notes_text(notes):
+    from rich.text import Text
+
+    text = Text("Note" + ("s" if len(notes) > 1 else "") + ":", style="bold yellow")
+    for note in notes:
+        text.append(f"\n  • {note}", style="yellow")
     return text
 
 

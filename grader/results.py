@@ -123,6 +123,9 @@ class ExerciseResult:
     output: str = ""
     output_dropped: int = 0
     error_lines: list = field(default_factory=list)  #: (line, text) of the student's file
+    #: what the student should know beyond the checks, one sentence each: what was not run
+    #: while grading (a magic, a cell that does not parse), a function defined twice, ...
+    notes: list[str] = field(default_factory=list)
 
     @property
     def full_marks(self) -> bool:
@@ -132,7 +135,8 @@ class ExerciseResult:
         return {"exercise": self.exercise, "slug": self.slug, "title": self.title,
                 "score": self.score, "max_score": self.max_score, "error": self.error,
                 "file": self.file, "checks": [c.to_json() for c in self.checks],
-                "output": self.output, "output_dropped": self.output_dropped}
+                "output": self.output, "output_dropped": self.output_dropped,
+                "notes": list(self.notes)}
 
 
 def format_value(value, worst_index=None, worst_style="bold red"):

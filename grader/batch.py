@@ -360,7 +360,7 @@ class _Pool:
 
 def _pool_main(task_fd, result_fd, course, specs, seed, limits, hide):
     from .grading import Grader  # its sandbox forks first, before any solution is loaded
-    from .isolation import die_with_parent
+    from .sandbox import die_with_parent
 
     die_with_parent()  # a killed batch leaves no grading process behind
     assert not any(m.startswith("_gradewise_solutions") for m in sys.modules), \
@@ -396,7 +396,7 @@ def _plain(value):
 class BatchOptions:
     jobs: int = 0  #: pool processes (0: the number of cores)
     seed: int = 0
-    limits: object = None  #: runner.Limits
+    limits: object = None  #: sandbox.Limits
     resume: bool = False
 
 

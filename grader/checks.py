@@ -29,7 +29,7 @@ class CaseRun:
     args: tuple
     arg_names: tuple
     call_index: int  #: which of the run's calls this case is
-    outcome: object = None  #: its runner.CallOutcome, once the run is back
+    outcome: object = None  #: its sandbox.CallOutcome, once the run is back
 
 
 @dataclass

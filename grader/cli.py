@@ -417,7 +417,7 @@ def cmd_batch(args) -> int:
 
 
 def _limits(args):
-    from .runner import Limits
+    from .sandbox import Limits
 
     if args.timeout is None:
         return Limits()

@@ -32,6 +32,15 @@ class Course:
     def solutions_dir(self) -> Path:
         return self.root / "solutions"
 
+    def private_places(self) -> list[Path]:
+        """Every folder holding a copy of the course that gradewise knows of, which student
+        code must never see: the course folder itself (solutions, specs, `.git`, `build/` and
+        `dist/` left by packaging, workspaces inside it), the copy bundled in the installed
+        package, and the cache of parsed specs."""
+        from .yamlsource import cache_dir
+
+        return [self.root, BUNDLED, cache_dir()]
+
     def spec_paths(self) -> list[Path]:
         return sorted(p for p in self.exercises_dir.glob("ex*.yaml") if SPEC_NAME.match(p.name))
 

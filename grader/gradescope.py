@@ -154,7 +154,7 @@ def grade_submission(root: Path) -> dict:
     from .batch import Student, grade_student, record_of, student_from_folder
     from .gradebook import feedback_markdown
     from .course import find_course
-    from .runner import Limits
+    from .sandbox import Limits
 
     started = time.monotonic()
     config = json.loads((root / "source" / "config.json").read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ from .cases import DEFAULT_SEED, build_inputs, call_args
 from .checks import CaseRun, Context, run_check
 from .diagnose import blame_callees
 from .results import CheckResult, ExerciseResult
-from .runner import Call, Limits, Sandbox
+from .sandbox import Call, Limits, Sandbox
 from .spec import Spec
 
 MODULE_ERRORS = {
@@ -28,8 +28,8 @@ class Grader:
     def __init__(self, course, seed: int = DEFAULT_SEED, limits: Limits | None = None,
                  hide=()):
         # first: forked while no solution is in memory; `hide`: more folders the student's
-        # code must not see (submissions, output), besides the course's own
-        self.sandbox = Sandbox(limits, hide=(course.solutions_dir, course.exercises_dir, *hide))
+        # code must not see (submissions, output), besides every copy of the course
+        self.sandbox = Sandbox(limits, hide=(*course.private_places(), *hide))
         self.course, self.seed = course, seed
         self.limits = self.sandbox.limits
         self._solutions: dict = {}

@@ -72,7 +72,7 @@ class Check:
     points: float
     cases: tuple[str, ...] = ()  #: case names; default: every case that has the inputs
     select: tuple = ()  #: path into the output (tuple index / dict key), e.g. `[1, W]`
-    timeout: float | None = None  #: seconds per call (default: the runner's)
+    timeout: float | None = None  #: seconds per call (default: the sandbox's Limits)
     options: dict = field(default_factory=dict)  #: kind-specific fields, see KIND_OPTIONS
 
 

@@ -18,7 +18,7 @@ import pytest
 from grader.batch import BatchOptions, parse_exercises, run_batch
 from grader.gradebook import histogram
 from grader.errors import GradewiseError
-from grader.runner import Limits
+from grader.sandbox import Limits
 
 from conftest import COURSE, REPO, mistake_source, solution_source
 

@@ -54,7 +54,7 @@ def test_the_zip_holds_setup_run_autograder_the_package_and_the_chosen_course(au
         setup = zf.read("setup.sh").decode()
         config = json.loads(zf.read("config.json"))
     assert {"setup.sh", "run_autograder", "config.json", "gradewise/pyproject.toml",
-            "gradewise/grader/runner.py", "gradewise/grader/gradescope.py",
+            "gradewise/grader/sandbox/parent.py", "gradewise/grader/gradescope.py",
             f"gradewise/exercises/{EX1.path.name}", f"gradewise/solutions/{EX2.solution}"} <= names
     assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
     assert not [n for n in names if "__pycache__" in n]

@@ -11,7 +11,7 @@ import pytest
 
 from grader.course import Course
 from grader.grading import Grader
-from grader.runner import Limits
+from grader.sandbox import Limits
 
 TOY = Course(Path(__file__).parent / "fixture_course")
 GOOD_TOTAL = "import numpy as np\n\ndef total(x):\n    return float(np.sum(x))\n"

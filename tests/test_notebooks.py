@@ -17,7 +17,7 @@ import pytest
 from grader.cli import main
 from grader.grading import Grader
 from grader.notebooks import kernel_source, notebook_text
-from grader.runner import Limits
+from grader.sandbox import Limits
 from grader.sources import read_source
 from grader.spec import load_spec
 
@@ -221,7 +221,7 @@ def test_a_mistake_in_the_kernel_shows_its_diagnosis_and_grading_stays_out_of_th
     spec = COURSE.find("1")
     nb = filled(spec, fn_softmax=SOFTMAX_OVERFLOWS, fn_softmax_classifier=CLASSIFIER)
     probe = ("import sys\nprint('solutions loaded:', [m for m in sys.modules "
-             "if 'solution' in m or m in ('grader.grading', 'grader.runner')])")
+             "if 'solution' in m or m in ('grader.grading', 'grader.sandbox.parent')])")
     nb.cells.append(nbformat.v4.new_code_cell(probe))
     run_notebook(nb, tmp_path)
     text = check_cell_text(nb, "ex01-check")

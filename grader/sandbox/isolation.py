@@ -1,5 +1,6 @@
 """Inside the zygote and the sandbox: the operating system's mechanisms that contain one run
-of student code (see `grader.runner` for the process layout and SECURITY.md for what holds).
+of student code (see `grader.sandbox.parent` for the process layout and SECURITY.md for what
+holds).
 
 Everything here runs in processes forked from the zygote, never in the trusted parent. Each
 mechanism is best effort: where Linux (or a container's seccomp profile) refuses one, the
@@ -20,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import child
+from . import harness
+from .types import Limits
 
 UID_BASE = 2_000_000_000  # root: the student process runs as UID_BASE + the zygote's pid
 
@@ -40,14 +42,18 @@ def fresh_zygote_main(settings: dict) -> None:
         die_with_parent()
         if os.getppid() != settings["parent"]:
             return
-        from .runner import Limits
         zygote(sock, Limits(**settings["limits"]), tuple(settings["hide"]))
     finally:
         os._exit(0)
 
 
 def zygote(sock, limits, hide):
-    """Serve the parent: for each command, one sandbox; report how it ended."""
+    """Serve the parent: for each command, one sandbox; report how it ended.
+
+    A command is `{"cpu_seconds": N}`. The answer is `{"pid": ...}` with two descriptors:
+    the read end of the student's output and the parent's end of the channel (a socket pair
+    whose other end only the student process holds). When the sandbox has ended and its
+    leftovers are gone: `{"exit": wait status, "note": ...}`."""
     die_with_parent()
     _forget_parent_files(sock.fileno())
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # orphans of the student's forks come back here
@@ -59,23 +65,26 @@ def zygote(sock, limits, hide):
             return
         command = json.loads(message)
         out_r, out_w = os.pipe()
-        progress_r, progress_w = os.pipe()
+        parent_end, student_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         status_r, status_w = os.pipe()
+        workdir = None if box.namespaces else _private_workdir(box)
         pid = os.fork()
         if pid == 0:
             sock.close()
-            for fd in (out_r, progress_r, status_r):
+            parent_end.close()
+            for fd in (out_r, status_r):
                 os.close(fd)
-            _sandbox_main(command, box, out_w, progress_w, status_w)
-        for fd in (out_w, progress_w, status_w):
+            _sandbox_main(command, box, out_w, student_end.detach(), status_w, workdir)
+        for fd in (out_w, status_w):
             os.close(fd)
-        socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [out_r, progress_r])
+        student_end.close()
+        socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [out_r, parent_end.fileno()])
         os.close(out_r)
-        os.close(progress_r)
+        parent_end.close()
         _, status = os.waitpid(pid, 0)
         report = _read_status(status_r)
         if not report.get("pid_namespace"):  # with one, the kernel has killed everything
-            box.clean_up()
+            box.clean_up(workdir)
         sock.send(json.dumps({"exit": report.get("status", status),
                               "note": report.get("note", "")}).encode())
 
@@ -123,14 +132,60 @@ class _Isolation:
             _preload(COMMON_MODULES)  # without a mount namespace it could not import them
         self.tmp_dirs = sorted({"/tmp", os.path.realpath(tempfile.gettempdir())})
 
-    def clean_up(self) -> None:
+    def clean_up(self, workdir: str | None) -> None:
         """After a sandbox without a pid namespace: kill what it left behind (double forks,
-        setsid) and reap it."""
+        setsid), reap it, and remove the files it left: its working folder and, when it ran
+        as a user of its own, whatever that user owns in the shared temporary folders."""
         if self.uid is not None:
             _kill_all_of_user(self.uid)
         else:
             _kill_children()
         _reap_all()
+        if workdir:
+            import shutil
+            shutil.rmtree(workdir, ignore_errors=True)
+        if self.uid is not None:
+            for folder in SHARED_TMP:
+                _remove_owned_by(self.uid, folder)
+
+
+#: world-writable folders a sandbox without a mount namespace could leave files in
+SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+MAX_CLEANED_ENTRIES = 100_000  #: entries looked at per folder when cleaning up
+
+
+def _private_workdir(box) -> str:
+    """Without namespaces: an empty folder of the run's own, that only its user can enter."""
+    workdir = tempfile.mkdtemp(prefix="gradewise-work-")  # mode 0700
+    if box.uid is not None:
+        os.chown(workdir, box.uid, box.uid)
+    return workdir
+
+
+def _remove_owned_by(uid: int, top: str) -> None:
+    """Remove every file and folder below `top` that `uid` owns (never following links)."""
+    import shutil
+    seen = 0
+    for folder, dirs, files in os.walk(top, onerror=lambda e: None):
+        for name in dirs + files:
+            seen += 1
+            path = os.path.join(folder, name)
+            try:
+                owner = os.lstat(path).st_uid
+            except OSError:
+                continue
+            if owner != uid:
+                continue
+            if name in dirs:
+                dirs.remove(name)
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+        if seen > MAX_CLEANED_ENTRIES:
+            return
 
 
 #: imported in advance where the student's user could not read Python's own files
@@ -247,24 +302,23 @@ _WATCHED_SIGNALS = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTER
                     "SIGPROF", "SIGIO", "SIGPWR", "SIGSYS", "SIGTRAP")
 
 
-def _sandbox_main(command, box: _Isolation, out_w, progress_w, status_w):
+def _sandbox_main(command, box: _Isolation, out_w, channel, status_w, workdir):
     """The sandbox's first process. Where it can, it starts the init of a new pid namespace
     and waits for it; otherwise it becomes the student process itself."""
     try:
         os.setsid()
         die_with_parent()
-        job = child.read_job(command["job"])
         if box.namespaces and _unshare(_CLONE_NEWPID):
             init = os.fork()
             if init == 0:
-                _init_main(command, job, box, out_w, progress_w, status_w)
-            for fd in (out_w, progress_w, status_w):
+                _init_main(command, box, out_w, channel, status_w)
+            for fd in (out_w, channel, status_w):
                 os.close(fd)
             os.waitpid(init, 0)
             return
         os.close(status_w)
         notes = ["no namespaces" if not box.namespaces else "no pid namespace allowed"]
-        _student_main(command, job, box, out_w, progress_w, _plain_workdir(command, box), notes)
+        _student_main(command, box, out_w, channel, workdir or _private_workdir(box), notes)
     except BaseException:  # anything escaping here is the grader's bug, shown on stderr
         import traceback
         traceback.print_exc()
@@ -272,7 +326,7 @@ def _sandbox_main(command, box: _Isolation, out_w, progress_w, status_w):
         os._exit(0)
 
 
-def _init_main(command, job, box: _Isolation, out_w, progress_w, status_w):
+def _init_main(command, box: _Isolation, out_w, channel, status_w):
     """Pid 1 of the sandbox's namespace: isolate the filesystem, start the student process,
     report how it ended. When this process ends, the kernel kills the whole namespace."""
     try:
@@ -282,9 +336,9 @@ def _init_main(command, job, box: _Isolation, out_w, progress_w, status_w):
         student = os.fork()
         if student == 0:
             os.close(status_w)
-            _student_main(command, job, box, out_w, progress_w, "/tmp", notes)
+            _student_main(command, box, out_w, channel, "/tmp", notes)
         os.close(out_w)
-        os.close(progress_w)
+        os.close(channel)
         report = _wait_as_init(student)
         os.write(status_w, json.dumps({**report, "pid_namespace": True}).encode())
     except BaseException:  # anything escaping here is the grader's bug, shown on stderr
@@ -334,34 +388,57 @@ def _isolate_filesystem(box: _Isolation) -> list[str]:
             notes.append(f"only Python visible in {closed}")
     if _mount_setattr_readonly("/"):
         notes.append("read-only filesystem")
-    for path in box.hide:
-        _mount("tmpfs", path, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
-               "size=4k,nr_inodes=1,mode=000")
-    owner = f",uid={box.uid},gid={box.uid}" if box.uid is not None else ""
-    tmp_options = f"size={box.limits.tmp_bytes},mode=0700{owner}"
-    for path in box.tmp_dirs:
-        # Python (a virtual environment, an editable install) may live in /tmp: keep it
-        fds = [(d, os.open(d, os.O_PATH | os.O_DIRECTORY)) for d in _python_dirs(below=path)]
-        try:
-            if _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, tmp_options):
+    covered = list(box.tmp_dirs) + sorted(box.hide, key=lambda p: p.count(os.sep))
+    # Python (a virtual environment, an editable install) may live inside a folder that is
+    # covered: keep a handle on it now, to put it back (read-only) once its folder is covered
+    python = {d: os.open(d, os.O_PATH | os.O_DIRECTORY) for d in _python_dirs(covered)}
+    try:
+        for path in box.tmp_dirs:
+            options = f"size={box.limits.tmp_bytes},mode=0700" + \
+                (f",uid={box.uid},gid={box.uid}" if box.uid is not None else "")
+            if _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, options):
                 notes.append(f"private {path}")
-                for folder, fd in fds:
-                    _bind_read_only(fd, folder)
-        finally:
-            for _, fd in fds:
-                os.close(fd)
+                _put_back(path, python)
+        hidden = 0
+        for path in covered[len(box.tmp_dirs):]:
+            inside = [d for d in python if _below(d, path)]
+            # no read permission, not even for the owner: only the way to Python crosses it
+            options = "size=64k,nr_inodes=4096,mode=0111" if inside else \
+                "size=4k,nr_inodes=1,mode=000"
+            if os.path.isdir(path) and _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV |
+                                              _MS_NOEXEC, options):
+                hidden += 1
+                _put_back(path, python)
+                _mount(None, path, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV |
+                       _MS_NOEXEC)
+        if hidden:
+            notes.append(f"course and output hidden ({hidden} folder{'s' * (hidden > 1)})")
+    finally:
+        for fd in python.values():
+            os.close(fd)
     if _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC):
         notes.append("private /proc")
     return notes
 
 
-def _python_dirs(below: str = "") -> list[str]:
-    """The folders Python imports from (only those strictly below `below`, if given)."""
+def _below(path: str, folder: str) -> bool:
+    return path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _put_back(covered: str, python: dict) -> None:
+    """Bind the Python folders below `covered` (open in `python`) back, read-only."""
+    for folder, fd in python.items():
+        if _below(folder, covered):
+            _bind_read_only(fd, folder)
+
+
+def _python_dirs(covered=()) -> list[str]:
+    """The folders Python imports from; given `covered`, only those strictly below one of
+    those folders. A folder inside another listed one is left out (the outer one brings it)."""
     dirs = {os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)}
-    if below:
-        dirs = {d for d in dirs if d.startswith(below.rstrip(os.sep) + os.sep)}
-    # a folder inside another is covered by it
-    return sorted(d for d in dirs if not any(d.startswith(o + os.sep) for o in dirs if o != d))
+    if covered:
+        dirs = {d for d in dirs if any(_below(d, c) for c in covered)}
+    return sorted(d for d in dirs if not any(_below(d, o) for o in dirs))
 
 
 def _closed_ancestors(dirs) -> dict[str, list[str]]:
@@ -398,33 +475,28 @@ def _reveal(closed: str, inside: list[str]) -> bool:
 
 
 def _bind_read_only(fd: int, target: str) -> bool:
-    """Mount the folder open as `fd` (from before a covering mount) at `target`, read-only."""
-    os.makedirs(target, mode=0o755, exist_ok=True)
+    """Mount the folder open as `fd` (from before a covering mount) at `target`, read-only.
+    The folders made on the way only let one cross them (mode 0111)."""
+    try:
+        os.makedirs(target, mode=0o111, exist_ok=True)
+    except OSError:
+        return False
     return _mount(f"/proc/self/fd/{fd}", target, None, _MS_BIND | _MS_REC) and \
         _mount(None, target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY)
 
 
-def _plain_workdir(command, box: _Isolation) -> str:
-    """Without namespaces: the job's own empty folder, made reachable for the student's user."""
-    work = os.path.join(command["job"], "work")
-    if box.uid is not None:
-        os.chmod(command["job"], 0o711)
-        os.chown(work, box.uid, box.uid)
-    return work
-
-
-def _student_main(command, job, box: _Isolation, out_w, progress_w, workdir, notes):
+def _student_main(command, box: _Isolation, out_w, channel, workdir, notes):
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.chdir(workdir)
         notes = list(notes) + [_drop_privileges(box)]
-        _apply_limits(box.limits, job, command, limit_processes=box.uid is not None or box.userns)
+        _apply_limits(box.limits, float(command["cpu_seconds"]),
+                      limit_processes=box.uid is not None or box.userns)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(out_w, 1)
         os.dup2(out_w, 2)
-        progress = os.dup(progress_w)
-        for fd in (devnull, out_w, progress_w):
+        for fd in (devnull, out_w):
             os.close(fd)
         # fresh streams on the new descriptors, whatever the parent's were (pytest, Jupyter)
         sys.stdin = open(0, encoding="utf-8", closefd=False)
@@ -434,16 +506,16 @@ def _student_main(command, job, box: _Isolation, out_w, progress_w, workdir, not
         os.environ.clear()
         os.environ.update({"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir,
                            "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+        # readable: listing it works (a covering mount has no read permission, even for
+        # the student's own user inside a user namespace)
         exposed = [p for p in box.hide if os.access(p, os.R_OK)]
-        sandbox = {"isolation": ", ".join(notes), "exposed": exposed}
         contained = notes[0] == "pid namespace" or box.uid is not None
-        child.run_job(job, int(command["start"]), list(command["skip"]), progress, contained,
-                      sandbox, dict(command.get("timed_out") or {}))
+        harness.serve(channel, {"isolation": ", ".join(notes), "exposed": exposed}, contained)
     except BaseException:  # anything escaping here is the grader's bug, shown on stderr
         import traceback
         traceback.print_exc()
     finally:
-        child.worker_exit(0)
+        harness.worker_exit(0)
 
 
 def _drop_privileges(box: _Isolation) -> str:
@@ -462,13 +534,12 @@ def _drop_privileges(box: _Isolation) -> str:
     return described
 
 
-def _apply_limits(limits, job, command, limit_processes: bool):
+def _apply_limits(limits, cpu_seconds: float, limit_processes: bool):
     vm_now = _vm_size()
     resource.setrlimit(resource.RLIMIT_AS, (vm_now + limits.memory_bytes,) * 2)
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes,) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    calls = job["calls"][int(command["start"]):]
-    cpu = math.ceil(job["import_timeout"] + sum(c["timeout"] for c in calls) + 5)
+    cpu = math.ceil(cpu_seconds)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     if limit_processes:
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)

@@ -1,0 +1,122 @@
+"""Frames on the channel between the parent and the student process.
+
+A frame is a 12-byte prefix (`GWF1`, the length of a JSON header, the length of the binary
+blobs that follow it), the header (UTF-8 JSON object) and the blobs (raw array bytes, lengths
+listed in the header's `"blobs"`). The parent reads frames with `FrameReader`, which refuses a
+frame beyond its bounds from the prefix alone, before buffering or parsing it: no input can
+make the parent hold more than one bounded frame.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+
+MAGIC = b"GWF1"
+PREFIX = struct.Struct(">4sII")
+MAX_HEADER_BYTES = 2 ** 20  #: JSON of one answer (arrays travel as blobs, not in it)
+MAX_BLOB_BYTES = 32 * 2 ** 20  #: arrays of one answer
+MAX_REQUEST_BYTES = 64 * 2 ** 20  #: a request from the parent (the source of a file)
+
+
+class ChannelError(Exception):
+    """The peer wrote something that is not a well-formed frame within the bounds."""
+
+
+def pack(header: dict, blobs=()) -> bytes:
+    blobs = list(blobs)
+    body = json.dumps({**header, "blobs": [len(b) for b in blobs]},
+                      separators=(",", ":")).encode("utf-8")
+    return PREFIX.pack(MAGIC, len(body), sum(len(b) for b in blobs)) + body + b"".join(blobs)
+
+
+class FrameReader:
+    """Turns bytes read from the channel into (header, blobs) frames, within bounds."""
+
+    def __init__(self, max_header: int = MAX_HEADER_BYTES, max_blobs: int = MAX_BLOB_BYTES):
+        self.max_header, self.max_blobs = max_header, max_blobs
+        self._buffer = bytearray()
+        self._sizes: tuple[int, int] | None = None
+
+    @property
+    def pending(self) -> int:
+        """Bytes of an unfinished frame held now."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list:
+        """The frames completed by `data`; raises ChannelError at the first bad byte."""
+        self._buffer += data
+        frames = []
+        while True:
+            if self._sizes is None:
+                if len(self._buffer) < PREFIX.size:
+                    return frames
+                magic, header, blobs = PREFIX.unpack_from(self._buffer)
+                if magic != MAGIC:
+                    raise ChannelError("bytes that are not a frame of the grader's")
+                if header > self.max_header or blobs > self.max_blobs:
+                    raise ChannelError(f"a frame of {header + blobs} bytes, beyond the bound")
+                self._sizes = header, blobs
+            header_size, blob_size = self._sizes
+            end = PREFIX.size + header_size + blob_size
+            if len(self._buffer) < end:
+                return frames
+            frames.append(_parse(bytes(self._buffer[PREFIX.size:PREFIX.size + header_size]),
+                                 self._buffer[PREFIX.size + header_size:end]))
+            del self._buffer[:end]
+            self._sizes = None
+
+
+def _parse(body: bytes, blob_bytes) -> tuple[dict, list]:
+    try:
+        header = json.loads(body)
+    except (ValueError, RecursionError, MemoryError):
+        raise ChannelError("a frame whose header is not JSON") from None
+    lengths = header.get("blobs") if isinstance(header, dict) else None
+    if not isinstance(lengths, list) or not all(type(n) is int and n >= 0 for n in lengths) \
+            or sum(lengths) != len(blob_bytes):
+        raise ChannelError("a frame whose blobs do not match its header")
+    blobs, at = [], 0
+    for n in lengths:
+        blobs.append(bytes(blob_bytes[at:at + n]))
+        at += n
+    return header, blobs
+
+
+# -- the student process's side ------------------------------------------------------------------
+
+def receive(sock: socket.socket) -> tuple[dict, list[int]] | None:
+    """Read one request (header, received descriptors) from the parent; None at its end."""
+    prefix, fds = _receive_with_fds(sock, PREFIX.size)
+    if len(prefix) < PREFIX.size:
+        return None
+    magic, header_size, blob_size = PREFIX.unpack(prefix)
+    if magic != MAGIC or header_size + blob_size > MAX_REQUEST_BYTES:
+        return None
+    body = _receive_exactly(sock, header_size + blob_size)
+    if body is None:
+        return None
+    return json.loads(body[:header_size]), fds
+
+
+def _receive_with_fds(sock, size) -> tuple[bytes, list[int]]:
+    data, fds = b"", []
+    while len(data) < size:
+        chunk, more, _, _ = socket.recv_fds(sock, size - len(data), 8)
+        fds += more
+        if not chunk:
+            break
+        data += chunk
+    return data, fds
+
+
+def _receive_exactly(sock, size) -> bytes | None:
+    parts, left = [], size
+    while left:
+        chunk = sock.recv(min(left, 2 ** 20))
+        if not chunk:
+            return None
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)

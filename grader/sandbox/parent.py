@@ -1,0 +1,578 @@
+"""Run untrusted student code in a sandbox and bring back plain data: the trusted side.
+
+Process layout:
+
+    grade (trusted parent) ──fork──▶ zygote (clean: numpy + grader plumbing, no solutions)
+                                        └─fork──▶ sandbox (one per run, its own session)
+                                                    └─fork──▶ init (pid 1 of a new pid namespace)
+                                                                └─fork──▶ student process
+
+The zygote is forked as soon as numpy is imported, before any reference solution is loaded,
+so no process that runs student code ever has a solution in memory. If the zygote dies (the
+student's code may signal its parent where namespaces are unavailable), a replacement is
+started from a fresh interpreter (`python -I -c`), never forked from the parent.
+`grader.sandbox.isolation` builds the sandbox; SECURITY.md says what holds where.
+
+**The parent drives, the child answers.** The parent and the student process share a socket
+pair and nothing else. The parent sends the source (`load`), then one call at a time, each
+with a fresh random nonce; it starts the call's clock when it sends, and kills the sandbox when
+the call's time is up (a call's own alarm in the student process usually ends it first). It
+accepts exactly one answer frame, carrying that nonce, for the request it is waiting on. Any
+other frame — a second answer, an answer to an earlier call, bytes that are not a frame, a
+frame beyond the bounds — is the submission's misbehaviour: the call it belongs to scores 0
+with a message, the sandbox is replaced, and the other calls go on in a fresh one. So nothing
+the student's code writes can start, restart, end or attribute another call: it can at most
+answer the one call it was just given, which is no more than returning a value.
+
+**The input after the call** (did the function modify its argument?) is read by the parent
+itself: a call's arrays live in memory the parent shares with that call only (`SharedArgs`),
+and after the answer the parent reads them back from its own mapping. Only a container's
+entries being replaced or added (`params["W"] = ...`) is reported by the student process.
+
+**Bounds.** Every byte from the child is counted before anything is built from it: an answer
+frame is at most `frames.MAX_HEADER_BYTES` of JSON plus `frames.MAX_BLOB_BYTES` of arrays,
+decoded within `wire`'s depth and item bounds; results kept over a whole run are at most
+`RESULT_BYTES_PER_RUN`; printed output is kept up to `Limits.output_bytes`. Deadlines are
+checked on every turn of the reading loop, so a child that keeps its pipes full cannot stall
+the parent. Peak memory: the parent grows by at most about `PARENT_MEMORY_BOUND` bytes
+whatever the child sends (measured by tests/test_hostile.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import select
+import signal
+import socket
+import sys
+import time
+from dataclasses import asdict
+
+from . import frames, wire
+from .harness import EXIT_LOST_CHANNEL
+from .isolation import signal_name, zygote
+from .types import Call, CallOutcome, Limits, RunOutcome
+
+GRACE_SECONDS = 1.0  #: after a call's own alarm, before the parent kills the sandbox
+HELLO_SECONDS = 30.0  #: for a new sandbox to say which protections it got
+ZYGOTE_REPLY_SECONDS = 5.0  #: after a kill, for the zygote to report the sandbox's end
+ZYGOTE_START_SECONDS = 30.0  #: for the zygote to start a sandbox (a fresh one imports numpy)
+RUN_MARGIN_SECONDS = 10.0  #: beyond the sum of the timeouts, for a whole run with restarts
+RESULT_BYTES_PER_RUN = 128 * 2 ** 20  #: array bytes of results kept over one run
+OUTPUT_CHUNK = 65536  #: bytes read from the student's output per turn
+CHANNEL_CHUNK = 2 ** 20  #: bytes read from the channel per turn
+#: growth of the parent's memory, whatever the child sends: one frame being read, the
+#: results kept, the decoding of one header (JSON objects of at most 1 MiB of text)
+PARENT_MEMORY_BOUND = frames.MAX_HEADER_BYTES * 64 + frames.MAX_BLOB_BYTES * 3 + \
+    RESULT_BYTES_PER_RUN
+OUTCOME_STATUSES = ("ok", "exception", "timeout", "memory", "missing")
+MODULE_STATUSES = ("ok", "syntax", "exception", "timeout")
+MISBEHAVED = "your code wrote to the grader's channel ({reason}); a graded function must only " \
+             "return its result"
+RELOAD_FAILED = ("your file did not load again after an earlier call stopped its process "
+                 "(does its top-level code depend on time or chance?)")
+RUN_OUT_OF_TIME = "not run: the time for the whole file ran out (other calls crashed or timed out)"
+
+
+class Sandbox:
+    """A clean process, forked before any secret is loaded, that starts one sandbox per run.
+
+    `hide`: folders the student's code must not see (the course, submissions, output, ...).
+    `run(source, filename, calls)` grades one file; the sandbox can run many files in turn.
+    Raises RuntimeError only if the operating system refuses to start a sandbox at all."""
+
+    def __init__(self, limits: Limits | None = None, hide=()):
+        self.limits = limits or Limits()
+        self.hide = _existing_dirs(hide)
+        self.isolation, self.exposed = "", []
+        self.restarts = 0
+        self._sock = None
+        self._start_zygote(fresh=False)
+
+    def _start_zygote(self, fresh: bool) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        parent_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        if fresh:
+            pid = _spawn_fresh_zygote(zygote_end, self.limits, self.hide)
+        else:
+            pid = os.fork()
+            if pid == 0:  # zygote
+                parent_end.close()
+                try:
+                    zygote(zygote_end, self.limits, self.hide)
+                finally:
+                    os._exit(0)
+        zygote_end.close()
+        parent_end.settimeout(ZYGOTE_START_SECONDS)  # it answers at once, unless it is stuck
+        self._sock, self._zygote_pid = parent_end, pid
+
+    def close(self) -> None:
+        if self._sock is None:
+            return
+        self._sock.close()  # the zygote exits on EOF
+        self._sock = None
+        _reap(self._zygote_pid, patience=2.0)
+
+    def _replace_zygote(self) -> None:
+        """The zygote died or stopped answering: a new one, from a fresh interpreter."""
+        self._sock.close()
+        self._sock = None
+        _reap(self._zygote_pid, patience=0.0)
+        self.restarts += 1
+        self._start_zygote(fresh=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def run(self, source: str, filename: str, calls: list[Call]) -> RunOutcome:
+        """Load `source` (tracebacks name `filename`) in a sandbox and make `calls` in order."""
+        outcome = _Run(self, source, filename, calls).go()
+        self.isolation, self.exposed = outcome.isolation, outcome.exposed
+        return outcome
+
+    def _start_box(self, cpu_seconds: float, output) -> "_Box":
+        command = json.dumps({"cpu_seconds": cpu_seconds}).encode()
+        for attempt in range(2):
+            try:
+                self._sock.send(command)
+                message, fds, _, _ = socket.recv_fds(self._sock, 1024, 2)
+                if message and len(fds) == 2:
+                    return _Box(self, json.loads(message)["pid"], fds, output)
+                for fd in fds:
+                    os.close(fd)
+            except OSError:
+                pass
+            if attempt == 0:
+                self._replace_zygote()
+        raise RuntimeError("the grader's sandbox process could not be started")
+
+
+class _Box:
+    """One sandbox: its process, the channel to its student process, its output pipe."""
+
+    def __init__(self, sandbox: Sandbox, pid: int, fds, output):
+        self.sandbox, self.pid, self.output = sandbox, pid, output
+        self.out_fd = fds[0]
+        self.channel = socket.socket(fileno=fds[1])
+        self.channel.setblocking(False)
+        self.reader = frames.FrameReader()
+        self.exit_status: int | None = None
+        self.note = ""
+        self.killed = False
+        self.stray: list[tuple[dict, str]] = []  #: frames that answered no request: (header, why)
+        self._open = {self.out_fd, self.channel.fileno()}
+
+    # -- one request, one answer -------------------------------------------------------------
+
+    def exchange(self, request: dict | None, fds, deadline: float):
+        """Send `request` (None: only wait for the first frame, the hello) and wait for its
+        answer until `deadline` (time.monotonic()). Returns (kind, header, blobs) with kind:
+        answer | timeout | ended | misbehaved (then `header` is {"reason": ...})."""
+        nonce = request["nonce"] if request else None
+        if request is not None and not self._send(request, fds, deadline):
+            return "ended", {}, []
+        while True:
+            now = time.monotonic()
+            if self.exit_status is not None:
+                return "ended", {}, []
+            if now >= deadline:
+                return "timeout", {}, []
+            wanted = [fd for fd in self._open] + [self.sandbox._sock.fileno()]
+            ready, _, _ = select.select(wanted, [], [], deadline - now)
+            if self.sandbox._sock.fileno() in ready:
+                self._zygote_message()
+            if self.out_fd in ready:
+                self._read_output()
+            if self.channel.fileno() in ready or self.exit_status is not None:
+                found = self._read_channel(nonce, request is None)
+                if found is not None:
+                    return found
+
+    def _send(self, request, fds, deadline) -> bool:
+        data = frames.pack(request)
+        try:
+            self.channel.setblocking(True)
+            self.channel.settimeout(max(deadline - time.monotonic(), 0.001))
+            sent = socket.send_fds(self.channel, [data[:65536]], list(fds)) if fds else 0
+            self.channel.sendall(data[sent:])
+            return True
+        except OSError:
+            return False
+        finally:
+            self.channel.setblocking(False)
+
+    def _read_channel(self, nonce, hello: bool):
+        """The answer to `nonce` if it came (or the hello), else None; any other frame is
+        misbehaviour, and so is a frame beyond the bounds."""
+        while True:
+            try:
+                data = self.channel.recv(CHANNEL_CHUNK)
+            except (BlockingIOError, InterruptedError):
+                return None
+            except OSError:
+                data = b""
+            if not data:  # the student process closed its end (or died): wait for its end
+                self._open.discard(self.channel.fileno())
+                return None if self.exit_status is None else ("ended", {}, [])
+            try:
+                found = self.reader.feed(data)
+            except frames.ChannelError as exc:
+                return "misbehaved", {"reason": str(exc)}, []
+            answer = None
+            for header, blobs in found:
+                expected = "hello" if hello else "answer"
+                if answer is None and header.get("kind") == expected and \
+                        (hello or header.get("nonce") == nonce):
+                    answer = ("answer", header, blobs)
+                else:
+                    self.stray.append((header, "a frame that answered no request"))
+            if self.stray:
+                return "misbehaved", {"reason": self.stray[-1][1]}, []
+            if answer is not None:
+                return answer
+
+    def _read_output(self):
+        try:
+            data = os.read(self.out_fd, OUTPUT_CHUNK)
+        except OSError:
+            data = b""
+        if data:
+            self.output.add(data)
+        else:
+            self._open.discard(self.out_fd)
+
+    def _zygote_message(self):
+        try:
+            message = json.loads(self.sandbox._sock.recv(1024) or b"null")
+        except (OSError, ValueError):
+            message = None
+        if not isinstance(message, dict) or not isinstance(message.get("exit"), int):
+            self.exit_status = -1  # EOF: the zygote died (killed by the student's code?)
+            self.sandbox._replace_zygote()
+            self.note = ("the process that supervises your code was killed (did your code "
+                         "signal its parent process?)")
+            return
+        self.exit_status, self.note = message["exit"], str(message.get("note") or "")[:500]
+
+    # -- the end ---------------------------------------------------------------------------------
+
+    def finish(self, kill: bool) -> None:
+        """End the sandbox (closing the channel ends the student process; `kill`: at once),
+        keep what it still printed, and wait for the zygote to report its end."""
+        if kill:
+            self.killed = True
+            _kill_sandbox(self.pid)
+        try:
+            self.channel.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        deadline = time.monotonic() + ZYGOTE_REPLY_SECONDS
+        while self.exit_status is None:
+            now = time.monotonic()
+            if now >= deadline:
+                if not self.killed:  # it does not end by itself: make it
+                    self.killed = True
+                    _kill_sandbox(self.pid)
+                    deadline = now + ZYGOTE_REPLY_SECONDS
+                    continue
+                self.exit_status = -1  # the zygote is gone or stuck
+                self.sandbox._replace_zygote()
+                break
+            wanted = list(self._open) + [self.sandbox._sock.fileno()]
+            ready, _, _ = select.select(wanted, [], [], deadline - now)
+            if self.sandbox._sock.fileno() in ready:
+                self._zygote_message()
+            if self.out_fd in ready:
+                self._read_output()
+            if self.channel.fileno() in ready:
+                self._read_channel(None, False)
+        for fd in list(self._open):  # what it printed just before the end
+            if fd == self.out_fd:
+                while select.select([fd], [], [], 0)[0] and fd in self._open:
+                    self._read_output()
+        os.close(self.out_fd)
+        self.channel.close()
+
+    def how_it_ended(self) -> str:
+        status = self.exit_status
+        if self.note:
+            return self.note
+        if status is None or status < 0:
+            return "the process ended"
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            if sig == signal.SIGXCPU:
+                return "the CPU-time limit was reached"
+            if sig == signal.SIGKILL:
+                return "the process was killed (SIGKILL), most likely for using too much memory"
+            return f"the process was killed by signal {signal_name(sig)}"
+        code = os.WEXITSTATUS(status)
+        if code == EXIT_LOST_CHANNEL:
+            return ("your code closed or replaced a file descriptor the grader uses to talk to "
+                    "it (never close file descriptors you did not open)")
+        return f"the process exited with code {code} (sys.exit or os._exit)"
+
+
+class _Run:
+    """One file: load it, make the calls in order, start a fresh sandbox after a call that
+    timed out, crashed or misbehaved."""
+
+    def __init__(self, sandbox: Sandbox, source: str, filename: str, calls: list[Call]):
+        self.sandbox, self.limits = sandbox, sandbox.limits
+        self.source, self.filename, self.calls = source, filename, calls
+        self.outcome = RunOutcome(calls=[None] * len(calls))
+        self.output = _BoundedOutput(self.limits.output_bytes)
+        self.nonces: dict[str, int] = {}  #: nonce → call index, for late frames
+        self.bounded: dict[str, float] = {}  #: function → its own limit once it timed out
+        self.stopped: dict[str, CallOutcome] = {}  #: function → why its calls are not made
+        self.result_bytes = 0
+        self.started = time.monotonic()
+        self.deadline = self.started + self.limits.import_timeout + \
+            sum(c.timeout for c in calls) + GRACE_SECONDS * (len(calls) + 2) + RUN_MARGIN_SECONDS
+        from grader import testfuncs
+        self.function_names = {id(testfuncs.get(n)): n for n in testfuncs.NAMES}
+
+    def go(self) -> RunOutcome:
+        box = self._open_box(first=True)
+        reload_failed = None
+        for index, call in enumerate(self.calls):
+            if call.function in self.stopped or self.outcome.module_status != "ok":
+                self.outcome.calls[index] = CallOutcome("skipped")
+                continue
+            if box is None and reload_failed is None and time.monotonic() < self.deadline:
+                box = self._open_box(first=False)
+                if box is None:
+                    reload_failed = CallOutcome("crashed", detail=RELOAD_FAILED)
+            if box is None:
+                self.outcome.calls[index] = reload_failed or \
+                    CallOutcome("skipped", detail=RUN_OUT_OF_TIME)
+                continue
+            box = self._call(box, index, call)
+            if box is None and self.outcome.calls[index] is None:  # not its fault: once more
+                box = self._open_box(first=False)
+                if box is not None:
+                    box = self._call(box, index, call)
+                if self.outcome.calls[index] is None:
+                    self.outcome.calls[index] = CallOutcome("crashed", detail=RELOAD_FAILED)
+        if box is not None:
+            box.finish(kill=False)
+            self._charge_stray(box)
+        self.outcome.output, self.outcome.output_dropped = self.output.text(), self.output.dropped
+        return self.outcome
+
+    def _left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def _open_box(self, first: bool) -> "_Box | None":
+        """A sandbox that said hello and loaded the file; None if the file did not load
+        (the first time, `outcome.module_*` then says why)."""
+        remaining = sum(c.timeout for c in self.calls)
+        box = self.sandbox._start_box(self.limits.import_timeout + remaining + 5, self.output)
+        kind, hello, _ = box.exchange(None, (), time.monotonic() + HELLO_SECONDS)
+        if kind == "answer" and not self.outcome.isolation:
+            self.outcome.isolation = str(hello.get("isolation"))[:500]
+            exposed = hello.get("exposed") if isinstance(hello.get("exposed"), list) else []
+            self.outcome.exposed = [str(p)[:300] for p in exposed][:20]
+        if kind == "answer":
+            seconds = min(self.limits.import_timeout, max(self._left(), 0.001))
+            request = {"op": "load", "nonce": secrets.token_hex(8), "source": self.source,
+                       "filename": self.filename, "import_timeout": seconds,
+                       "module_name": "student"}
+            kind, answer, _ = box.exchange(request, (), time.monotonic() + seconds +
+                                           GRACE_SECONDS)
+        status = str(answer.get("status")) if kind == "answer" else ""
+        if kind == "answer" and status == "ok":
+            return box
+        box.finish(kill=kind != "answer")
+        if not first:  # it loaded before: something of the file's own changed (time, chance)
+            self.outcome.module_status = "ok"
+            return None
+        if kind == "answer":
+            self.outcome.module_status = status if status in MODULE_STATUSES else "crashed"
+            self.outcome.module_exception = _exception(answer.get("exception"))
+            self.outcome.module_detail = "timeout" if status == "timeout" else ""
+        elif kind == "timeout":
+            self.outcome.module_status, self.outcome.module_detail = "timeout", "timeout"
+        elif kind == "misbehaved":
+            self.outcome.module_status = "misbehaved"
+            self.outcome.module_detail = MISBEHAVED.format(reason=answer["reason"])
+        else:
+            self.outcome.module_status, self.outcome.module_detail = "crashed", box.how_it_ended()
+        return None
+
+    def _call(self, box: _Box, index: int, call: Call) -> "_Box | None":
+        """Make call `index` in `box`; the box to go on with (None: a fresh one is needed).
+        The call's outcome stays None when the sandbox had to be replaced for a frame that
+        belongs to an earlier call: this call is then made again in a fresh one."""
+        shared = wire.SharedArgs(call.args, self.function_names)
+        nonce = secrets.token_hex(8)
+        self.nonces[nonce] = index
+        request = {"op": "call", "nonce": nonce, "function": call.function,
+                   "timeout": call.timeout, "args": shared.trees, "size": shared.size,
+                   "bound": dict(self.bounded)}
+        sent = time.monotonic()
+        try:
+            kind, header, blobs = box.exchange(
+                request, [shared.fd], min(sent + call.timeout + GRACE_SECONDS, self.deadline))
+            seconds = time.monotonic() - sent
+            if kind == "answer":
+                result = self._answer(call, header, blobs, shared, seconds)
+            elif kind == "timeout":
+                result = CallOutcome("timeout", seconds=seconds, detail="timeout")
+            elif kind == "misbehaved" and not self._earlier_only(box.stray, index):
+                result = CallOutcome("misbehaved", seconds=seconds,
+                                     detail=MISBEHAVED.format(reason=header["reason"]))
+            else:
+                result = None
+        finally:
+            shared.close()
+        if kind == "ended":
+            box.finish(kill=False)
+            result = CallOutcome("crashed", seconds=seconds, detail=box.how_it_ended())
+        self.outcome.calls[index] = result
+        if result is not None and result.status == "timeout":
+            self.bounded[call.function] = call.timeout
+        if result is not None and result.status in ("timeout", "crashed"):
+            self.stopped[call.function] = result  # its other cases would only do the same
+        if box.exit_status is None and (box.stray or result is None or
+                                        result.status in ("timeout", "misbehaved")):
+            box.finish(kill=True)
+        if box.exit_status is not None:
+            self._charge_stray(box)
+            return None
+        return box
+
+    def _earlier_only(self, stray, index) -> bool:
+        """Whether every stray frame carries the nonce of an earlier call (not this one's)."""
+        owners = [self.nonces.get(str(header.get("nonce"))) for header, _ in stray]
+        return bool(owners) and all(owner is not None and owner < index for owner in owners)
+
+    def _answer(self, call: Call, header: dict, blobs, shared, seconds) -> CallOutcome:
+        status = str(header.get("status"))
+        if status not in OUTCOME_STATUSES:
+            return CallOutcome("misbehaved", seconds=seconds,
+                               detail=MISBEHAVED.format(reason="an answer of an unknown kind"))
+        value = None
+        try:
+            if status == "ok":
+                size = sum(len(b) for b in blobs)
+                if self.result_bytes + size > RESULT_BYTES_PER_RUN:
+                    value = wire.Unsupported("result", "more results than the grader keeps for "
+                                                       "one file (arrays far too large?)")
+                else:
+                    self.result_bytes += size
+                    value = wire.decode(header.get("output"), wire.Blobs(blobs).get)
+        except wire.WireError as exc:
+            return CallOutcome("misbehaved", seconds=seconds,
+                               detail=MISBEHAVED.format(reason=f"a malformed result: {exc}"))
+        after = shared.read_back()
+        changed = header.get("after_changed")
+        for position in changed if isinstance(changed, list) else []:
+            if type(position) is int and 0 <= position < len(after):
+                after[position] = wire.Unsupported("changed", "an entry replaced or added")
+        detail = "timeout" if status == "timeout" else ""
+        return CallOutcome(status, value, after, _exception(header.get("exception")), seconds,
+                           detail)
+
+    def _charge_stray(self, box: _Box) -> None:
+        """A frame that arrived after the answer to its call: that call misbehaved."""
+        for header, reason in box.stray:
+            index = self.nonces.get(str(header.get("nonce")))
+            if index is not None and self.outcome.calls[index] is not None and \
+                    self.outcome.calls[index].status != "misbehaved":
+                self.outcome.calls[index] = CallOutcome(
+                    "misbehaved", detail=MISBEHAVED.format(reason="a second answer to this call"))
+        box.stray.clear()
+
+
+class _BoundedOutput:
+    def __init__(self, limit):
+        self.limit, self.kept, self.dropped = limit, bytearray(), 0
+
+    def add(self, data: bytes):
+        room = self.limit - len(self.kept)
+        self.kept += data[:max(room, 0)]
+        self.dropped += max(len(data) - max(room, 0), 0)
+
+    def text(self) -> str:
+        return self.kept.decode("utf-8", errors="replace")
+
+
+def _exception(info) -> dict | None:
+    if not isinstance(info, dict):
+        return None
+    lines = []
+    for entry in (info.get("lines") if isinstance(info.get("lines"), list) else [])[-5:]:
+        if isinstance(entry, list) and len(entry) == 3:
+            try:
+                lines.append((int(entry[0]), str(entry[1])[:100], str(entry[2])[:300]))
+            except (TypeError, ValueError, OverflowError):
+                continue
+    return {"type": str(info.get("type", "Exception"))[:100],
+            "message": str(info.get("message", ""))[:2000], "lines": lines}
+
+
+def _kill_sandbox(pid):
+    """SIGKILL the sandbox (with a pid namespace, the kernel then kills every process in it)
+    and its process group. Only while the zygote has not reaped it: after that the pid may
+    belong to someone else."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _reap(pid, patience: float):
+    """Wait for a zygote to exit; kill it if it takes longer than `patience` seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done:
+            return
+        if time.monotonic() >= deadline:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            return
+        time.sleep(0.005)
+
+
+def _existing_dirs(paths) -> tuple[str, ...]:
+    found = []
+    for path in paths:
+        try:
+            resolved = os.path.realpath(path)
+        except (OSError, ValueError):
+            continue
+        if os.path.isdir(resolved) and resolved not in found:
+            found.append(resolved)
+    return tuple(found)
+
+
+def _spawn_fresh_zygote(sock, limits: Limits, hide) -> int:
+    """A zygote in a new interpreter: it has never seen the parent's memory."""
+    settings = json.dumps({"limits": asdict(limits), "hide": list(hide), "fd": sock.fileno(),
+                           "parent": os.getpid(), "path": sys.path})
+    code = ("import json, sys; s = json.loads(sys.argv[1]); sys.path[:] = s['path']; "
+            "from grader.sandbox.isolation import fresh_zygote_main; fresh_zygote_main(s)")
+    os.set_inheritable(sock.fileno(), True)
+    try:
+        return os.posix_spawn(sys.executable, [sys.executable, "-I", "-c", code, settings],
+                              dict(os.environ))
+    finally:
+        os.set_inheritable(sock.fileno(), False)

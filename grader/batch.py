@@ -216,8 +216,8 @@ def load_source(path: Path) -> str:
 def _defines_any(source: str, spec) -> bool:
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return True  # let the grader report the syntax error
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True  # let the grader report why it does not compile
     names = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

@@ -96,7 +96,10 @@ def run_check(check: Check, runs: list[CaseRun], ctx: Context) -> CheckResult:
     kind = KINDS[check.kind]
     failures = []
     for run in runs:
-        verdict = _call_problem(check, run, ctx) or _judge(kind, check, run, ctx)
+        try:
+            verdict = _call_problem(check, run, ctx) or _judge(kind, check, run, ctx)
+        except Exception as exc:  # a bug of ours (or a value we did not foresee): this check only
+            verdict = _grader_error(check, run, exc)
         if verdict:
             failures.append((run, verdict))
     result = CheckResult(check.name, check.function, check.kind, not failures,
@@ -109,6 +112,15 @@ def run_check(check: Check, runs: list[CaseRun], ctx: Context) -> CheckResult:
         result.evidence = verdict.evidence or _evidence(run)
         result.failed_cases = [r.case.name for r, _ in failures]
     return result
+
+
+def _grader_error(check, run, exc) -> Verdict:
+    import logging
+    logging.getLogger("gradewise").error("check %r, case %r: the grader failed", check.name,
+                                         run.case.name, exc_info=exc)
+    error = f"{type(exc).__name__}: {exc}"[:300]
+    return Verdict(diagnose.TEMPLATES["grader-error"].format(error=error), "grader-error",
+                   evidence=_evidence(run))
 
 
 def _judge(kind, check, run, ctx) -> Verdict | None:
@@ -124,7 +136,8 @@ def _call_problem(check, run, ctx) -> Verdict | None:
     if outcome.status == "skipped":
         outcome = ctx.skip_reasons.get(check.function, outcome)
         if outcome.status == "skipped":
-            return Verdict("not run: an earlier call stopped the process", "crashed")
+            return Verdict(outcome.detail or "not run: an earlier call stopped the process",
+                           "crashed")
     if outcome.status != "ok":
         found = diagnose.of_exception_mistake(outcome.exception, ctx.mistakes(check, run)) \
             if outcome.status == "exception" else None

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .sandbox import Unsupported
+
 
 @dataclass
 class Mismatch:
@@ -48,7 +50,19 @@ def mismatch(got, expected, rtol: float, atol: float, path: str = "") -> Mismatc
         return _array(got, expected, rtol, atol, path)
     if is_scalar(expected):
         return _scalar(got, expected, rtol, atol, path)
-    if got != expected:
+    return _plain(got, expected, path)
+
+
+def _plain(got, expected, path):
+    """Anything else the reference returns (True/False, a string, None): the same type, equal."""
+    booleans = (bool, np.bool_)
+    same_type = type(got) is type(expected) or \
+        isinstance(got, booleans) and isinstance(expected, booleans)
+    if not same_type:
+        want = "True or False" if isinstance(expected, booleans) else \
+            f"a {type(expected).__name__}"
+        return Mismatch("type", path, expected, got, f"expected {want}, got {_brief(got)}")
+    if (bool(got) != bool(expected)) if isinstance(expected, booleans) else got != expected:
         return Mismatch("values", path, expected, got, f"expected {expected!r}, got {_brief(got)}")
     return None
 
@@ -149,6 +163,8 @@ def _num(x) -> str:
 def _brief(value) -> str:
     if value is None:
         return "None"
+    if isinstance(value, Unsupported):
+        return value.text
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
     if isinstance(value, (tuple, list)):

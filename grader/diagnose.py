@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .compare import Mismatch, as_float_array, same
+from .sandbox import Unsupported
 
 TEMPLATES = {
     "not-implemented": "`{function}` is not implemented yet (it still raises "
@@ -46,6 +47,9 @@ TEMPLATES = {
     "memory": "`{function}` ran out of memory ({message}): an array far too large?",
     "crashed": "`{function}` stopped the process that runs your code: {detail}. Never "
                "call sys.exit, os._exit or os.kill in a graded function.",
+    "misbehaved": "`{function}` scores 0 for this case: {detail}.",
+    "grader-error": "the grader itself failed while checking this case ({error}); this is not "
+                    "your fault: please report it. The other checks are not affected.",
     "uses-failing-function": "`{function}` calls your `{callee}`, which fails its own checks: "
                              "fix `{callee}` first, then grade again.",
 }
@@ -77,6 +81,9 @@ def of_outcome(outcome, function: str, file: str, timeout: float) -> Diagnosis:
     if outcome.status == "memory":
         return Diagnosis("memory", TEMPLATES["memory"].format(
             function=function, message=exc.get("message") or "MemoryError"))
+    if outcome.status == "misbehaved":
+        return Diagnosis("misbehaved", TEMPLATES["misbehaved"].format(function=function,
+                                                                      detail=outcome.detail))
     if outcome.status == "crashed":
         if "timeout" in outcome.detail:
             return Diagnosis("timeout", TEMPLATES["timeout"].format(function=function,
@@ -98,7 +105,7 @@ def functions_called(source: str) -> dict[str, set[str]]:
 
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # hostile sources too
         return {}
     return {node.name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
             for node in tree.body if isinstance(node, ast.FunctionDef)}
@@ -214,6 +221,8 @@ def _try_array(value):
 def _kind(value) -> str:
     if value is None:
         return "None"
+    if isinstance(value, Unsupported):
+        return value.text
     if isinstance(value, (list, tuple)):
         return f"a {type(value).__name__}"
     if isinstance(value, np.ndarray):

@@ -24,7 +24,10 @@ class Output:
     def __init__(self, root: Path):
         self.root = root
         self.feedback_dir = root / "feedback"
-        self.feedback_dir.mkdir(parents=True, exist_ok=True)
+        # readable by the instructor only: without namespaces, student code runs as another
+        # user of this machine, and must not read the class's grades or feedback
+        self.feedback_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.feedback_dir, 0o700)
         for stale in [*root.glob(".*.partial"), *self.feedback_dir.glob(".*.partial")]:
             stale.unlink(missing_ok=True)  # left by a batch killed mid-write
 
@@ -57,9 +60,11 @@ class Output:
 
 def atomic_write(path: Path, text: str) -> None:
     """`path` holds either its old content or all of `text`, whenever the process is killed:
-    written under a hidden temporary name in the same folder, then renamed over."""
+    written under a hidden temporary name in the same folder, then renamed over. Mode 0600:
+    grades and feedback are the instructor's to hand out."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    with open(partial, "w", encoding="utf-8", newline="") as fh:
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)
     os.replace(partial, path)
 

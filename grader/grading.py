@@ -14,13 +14,14 @@ from .sandbox import Call, Limits, Sandbox
 from .spec import Spec
 
 MODULE_ERRORS = {
-    "syntax": "your file does not parse: {type} at line {line}: {message}. Fix it and grade again.",
+    "syntax": "your file does not parse: {type}{at_line}: {message}. Fix it and grade again.",
     "exception": "your file raised {type} while it was loaded (line {line}): {message}. Code at "
                  "the top level of the file runs first; fix it or move it into a function.",
     "timeout": "your file's top-level code ran for more than {seconds:g} s, so no function could "
                "be graded: move demos and experiments under `if __name__ == \"__main__\":`.",
     "crashed": "your file's top-level code stopped the process ({detail}), so no function could "
                "be graded.",
+    "misbehaved": "your file's top-level code misbehaved: {detail}. No function could be graded.",
 }
 
 
@@ -124,6 +125,7 @@ def _module_error(outcome, limits: Limits):
     lines = exc.get("lines") or []
     line = lines[-1][0] if lines else "?"
     text = MODULE_ERRORS[status].format(type=exc.get("type", ""), line=line,
+                                        at_line=f" at line {line}" if lines else "",
                                         message=exc.get("message", ""),
                                         seconds=limits.import_timeout,
                                         detail=outcome.module_detail or "it ended early")

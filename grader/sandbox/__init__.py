@@ -4,7 +4,8 @@
         outcome = sandbox.run(source, "ex01_softmax.py", [Call("softmax", (f,), 5.0)])
 
 `Sandbox.run` returns a `RunOutcome`: how the module loaded, then one `CallOutcome` per call,
-built only from data the parent checked (see `grader.sandbox.parent` for the protocol and its
+built only from data the parent checked (a value that could not cross is an `Unsupported`
+saying what it was) (see `grader.sandbox.parent` for the protocol and its
 bounds, `grader.sandbox.isolation` for the operating system's part, SECURITY.md for what holds
 where). Nothing here imports the rest of gradewise but the test functions (`grader.testfuncs`).
 """
@@ -12,6 +13,7 @@ where). Nothing here imports the rest of gradewise but the test functions (`grad
 from .isolation import UID_BASE, die_with_parent
 from .parent import Sandbox
 from .types import Call, CallOutcome, Limits, RunOutcome
+from .wire import Unsupported
 
 __all__ = ["Sandbox", "Limits", "Call", "CallOutcome", "RunOutcome", "UID_BASE",
-           "die_with_parent"]
+           "die_with_parent", "Unsupported"]

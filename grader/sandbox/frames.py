@@ -62,8 +62,14 @@ class FrameReader:
             end = PREFIX.size + header_size + blob_size
             if len(self._buffer) < end:
                 return frames
-            frames.append(_parse(bytes(self._buffer[PREFIX.size:PREFIX.size + header_size]),
-                                 self._buffer[PREFIX.size + header_size:end]))
+            view = memoryview(self._buffer)  # one copy of each part, no more
+            blob_view = view[PREFIX.size + header_size:end]
+            try:
+                frames.append(_parse(bytes(view[PREFIX.size:PREFIX.size + header_size]),
+                                     blob_view))
+            finally:
+                blob_view.release()
+                view.release()
             del self._buffer[:end]
             self._sizes = None
 

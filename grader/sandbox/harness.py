@@ -7,8 +7,10 @@ grader's plumbing and the test functions, never a solution.
 
 The parent drives: it sends `{"op": "load", ...}` (the source), then `{"op": "call", ...}`
 requests, each with a fresh nonce and the memory holding that call's arguments. This process
-answers each request with exactly one frame carrying the nonce: a `hello` first (what the
-isolation holds, before any student code runs), then one answer per request. The student's
+says `hello` first (what the isolation holds, before any student code runs), then answers each
+request with exactly one frame carrying its nonce; a call's answer is preceded by `started`,
+sent before any of the call's student code runs (so that the parent knows whether a process
+that died had begun the call). The student's
 code runs in this same process and could write to the channel too: the parent treats any
 frame beyond the one answer it waits for as misbehaviour, times every call itself, and reads
 the arguments back from the shared memory itself (see `grader.sandbox.parent`).
@@ -58,7 +60,7 @@ def serve(fd: int, hello: dict, contained: bool = False) -> None:
             answer, blobs = _load_module(header, owner), []
             namespace = answer.pop("namespace", None)
         else:
-            answer, blobs = _make_call(namespace, header, fds, owner)
+            answer, blobs = _make_call(namespace, header, fds, owner, channel)
         for fd_received in fds:
             _close(fd_received)
         if contained:
@@ -156,7 +158,8 @@ def _quiet_grader_extras() -> None:
 
 # -- one call ---------------------------------------------------------------------------------
 
-def _make_call(namespace, request: dict, fds: list, owner: int) -> tuple[dict, list]:
+def _make_call(namespace, request: dict, fds: list, owner: int, channel) -> tuple[dict, list]:
+    channel.send({"kind": "started", "nonce": request.get("nonce")})  # no student code ran yet
     if namespace is None:
         return {"status": "crashed", "detail": "no module loaded"}, []
     for name, seconds in (request.get("bound") or {}).items():

@@ -73,6 +73,8 @@ MISBEHAVED = "your code wrote to the grader's channel ({reason}); a graded funct
              "return its result"
 RELOAD_FAILED = ("your file did not load again after an earlier call stopped its process "
                  "(does its top-level code depend on time or chance?)")
+NOT_STARTED = ("the process that runs your code stopped before this call could begin, twice "
+               "(does your code leave threads, timers or processes running?)")
 RUN_OUT_OF_TIME = "not run: the time for the whole file ran out (other calls crashed or timed out)"
 
 
@@ -165,6 +167,8 @@ class _Box:
         self.exit_status: int | None = None
         self.note = ""
         self.killed = False
+        self.started = False  #: the student process began the request being exchanged
+        self.answered: int | None = None  #: the last call answered in this sandbox
         self.stray: list[tuple[dict, str]] = []  #: frames that answered no request: (header, why)
         self._open = {self.out_fd, self.channel.fileno()}
 
@@ -173,8 +177,10 @@ class _Box:
     def exchange(self, request: dict | None, fds, deadline: float):
         """Send `request` (None: only wait for the first frame, the hello) and wait for its
         answer until `deadline` (time.monotonic()). Returns (kind, header, blobs) with kind:
-        answer | timeout | ended | misbehaved (then `header` is {"reason": ...})."""
+        answer | timeout | ended | misbehaved (then `header` is {"reason": ...}). `started`
+        says afterwards whether the student process had begun the request (a call only)."""
         nonce = request["nonce"] if request else None
+        self.started = request is None or request.get("op") != "call"
         if request is not None and not self._send(request, fds, deadline):
             return "ended", {}, []
         while True:
@@ -226,9 +232,14 @@ class _Box:
                 return "misbehaved", {"reason": str(exc)}, []
             answer = None
             for header, blobs in found:
-                expected = "hello" if hello else "answer"
-                if answer is None and header.get("kind") == expected and \
-                        (hello or header.get("nonce") == nonce):
+                kind = header.get("kind")
+                if hello and answer is None and kind == "hello":
+                    answer = ("answer", header, blobs)
+                elif not hello and header.get("nonce") == nonce and kind == "started" and \
+                        not self.started and answer is None:
+                    self.started = True
+                elif not hello and header.get("nonce") == nonce and kind == "answer" and \
+                        self.started and answer is None:
                     answer = ("answer", header, blobs)
                 else:
                     self.stray.append((header, "a frame that answered no request"))
@@ -354,12 +365,12 @@ class _Run:
                     CallOutcome("skipped", detail=RUN_OUT_OF_TIME)
                 continue
             box = self._call(box, index, call)
-            if box is None and self.outcome.calls[index] is None:  # not its fault: once more
-                box = self._open_box(first=False)
+            if self.outcome.calls[index] is None:  # not its fault: once more, in a fresh one
+                box = box or self._open_box(first=False)
                 if box is not None:
                     box = self._call(box, index, call)
                 if self.outcome.calls[index] is None:
-                    self.outcome.calls[index] = CallOutcome("crashed", detail=RELOAD_FAILED)
+                    self.outcome.calls[index] = CallOutcome("crashed", detail=NOT_STARTED)
         if box is not None:
             box.finish(kill=False)
             self._charge_stray(box)
@@ -416,26 +427,35 @@ class _Run:
         request = {"op": "call", "nonce": nonce, "function": call.function,
                    "timeout": call.timeout, "args": shared.trees, "size": shared.size,
                    "bound": dict(self.bounded)}
-        sent = time.monotonic()
+        sent, result = time.monotonic(), None
         try:
             kind, header, blobs = box.exchange(
                 request, [shared.fd], min(sent + call.timeout + GRACE_SECONDS, self.deadline))
             seconds = time.monotonic() - sent
             if kind == "answer":
                 result = self._answer(call, header, blobs, shared, seconds)
+            elif not box.started:
+                pass  # its code never ran: not its fault, it is made again
             elif kind == "timeout":
                 result = CallOutcome("timeout", seconds=seconds, detail="timeout")
             elif kind == "misbehaved" and not self._earlier_only(box.stray, index):
                 result = CallOutcome("misbehaved", seconds=seconds,
                                      detail=MISBEHAVED.format(reason=header["reason"]))
-            else:
-                result = None
         finally:
             shared.close()
         if kind == "ended":
             box.finish(kill=False)
-            result = CallOutcome("crashed", seconds=seconds, detail=box.how_it_ended())
+            if box.started:
+                result = CallOutcome("crashed", seconds=seconds, detail=box.how_it_ended())
+        if result is None and not box.started and box.answered is not None:
+            # the process died or wrote before this call began: the code of the call
+            # answered before it in this sandbox is the only student code that ran since
+            self._revoke(box.answered, "your code went on after this call had answered "
+                                       "(a thread or a timer?) and stopped the process or wrote "
+                                       "to the grader's channel")
         self.outcome.calls[index] = result
+        if result is not None:
+            box.answered = index
         if result is not None and result.status == "timeout":
             self.bounded[call.function] = call.timeout
         if result is not None and result.status in ("timeout", "crashed"):
@@ -482,13 +502,17 @@ class _Run:
 
     def _charge_stray(self, box: _Box) -> None:
         """A frame that arrived after the answer to its call: that call misbehaved."""
-        for header, reason in box.stray:
+        for header, _ in box.stray:
             index = self.nonces.get(str(header.get("nonce")))
-            if index is not None and self.outcome.calls[index] is not None and \
-                    self.outcome.calls[index].status != "misbehaved":
-                self.outcome.calls[index] = CallOutcome(
-                    "misbehaved", detail=MISBEHAVED.format(reason="a second answer to this call"))
+            if index is not None:
+                self._revoke(index, MISBEHAVED.format(reason="a second answer to this call"))
         box.stray.clear()
+
+    def _revoke(self, index: int, detail: str) -> None:
+        """Call `index` was answered, but its code went on misbehaving: it scores 0."""
+        if self.outcome.calls[index] is not None and \
+                self.outcome.calls[index].status != "misbehaved":
+            self.outcome.calls[index] = CallOutcome("misbehaved", detail=detail)
 
 
 class _BoundedOutput:

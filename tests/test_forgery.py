@@ -1,0 +1,419 @@
+"""A grade no submission can forge: one test per kind of attack on the protocol between the
+parent and the student process, on its bounds, and on what the sandbox lets a submission see.
+
+Each attack knows the protocol (it finds the channel socket and the harness's own objects in
+its process) and is graded next to the honest version of the same code: it never scores
+more, its time stays bounded, no process of it is left, and the message says what happened.
+The toy course: `scale(x, k)` (calls 0 and 1) and `total(x)` (calls 2 and 3), 2 points each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.batch import BatchOptions, run_batch
+from grader.course import Course
+from grader.grading import Grader
+from grader.sandbox import Limits
+from grader.sandbox.parent import PARENT_MEMORY_BOUND
+from test_hostile import FAST, GOOD_TOTAL, ROOT, TOY, checks, isolated, sandbox_processes
+
+REPO = Path(__file__).resolve().parent.parent
+
+# What an attacker finds in its own process: the channel to the parent, and the harness's
+# objects (its `_Channel`, the request being served) in the frames below its own.
+KIT = '''
+import os, socket, stat, sys, threading, time
+import numpy as np
+
+def channel_socket():
+    for fd in range(3, 64):
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                return fd
+        except OSError:
+            pass
+
+def harness():
+    frame = sys._getframe()
+    while frame is not None and "channel" not in frame.f_locals:
+        frame = frame.f_back
+    return frame.f_locals
+
+def forge(**header):
+    """An answer frame made by the harness's own code, for the call being served now."""
+    found = harness()
+    request = found.get("request") or found.get("header")
+    header.setdefault("nonce", request.get("nonce"))
+    header.setdefault("kind", "answer")
+    found["channel"].send(header)
+'''
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return TOY.find("1")
+
+
+@pytest.fixture(scope="module")
+def grader():
+    with Grader(TOY, limits=Limits(**FAST)) as g:
+        yield g
+
+
+def grade(grader, spec, source: str):
+    started = time.monotonic()
+    result = grader.grade_source(spec, textwrap.dedent(source), "/sub/ex01_toy.py", "ex01_toy.py")
+    return result, time.monotonic() - started
+
+
+def assert_nothing_left(grader):
+    assert sandbox_processes(grader) == []
+
+
+# -- the parent drives, the child answers --------------------------------------------------------
+
+def test_frames_written_during_a_slow_call_do_not_keep_it_alive(grader, spec):
+    """A correct `scale` that needs 3 s (the limit is 0.5 s) and, from a thread, writes
+    keep-alive frames every 0.1 s: the old `start` events, and frames of every kind."""
+    slow = KIT + GOOD_TOTAL + '''
+def scale(x, k):
+    import signal
+    signal.setitimer(signal.ITIMER_REAL, 0)          # cancel the call's own alarm
+    if FORGE:
+        fd = channel_socket()
+        def beat():
+            for n in range(100):
+                for kind in ("start", "started", "hello"):
+                    try:
+                        forge(kind=kind, call=0)
+                    except Exception:
+                        pass
+                time.sleep(0.1)
+        threading.Thread(target=beat, daemon=True).start()
+    time.sleep(3)
+    return x * k
+'''
+    honest, _ = grade(grader, spec, slow.replace("FORGE", "False"))
+    forged, seconds = grade(grader, spec, slow.replace("FORGE", "True"))
+    assert forged.score <= honest.score == 2
+    assert not checks(forged)["scale"].passed and checks(forged)["total"].passed
+    assert checks(forged)["scale"].diagnosis in ("misbehaved", "timeout")
+    assert seconds < 6
+    assert_nothing_left(grader)
+
+
+def test_answers_forged_for_calls_not_yet_made_are_refused(grader, spec):
+    """No `total` at all. During its first call, `scale` forges answers for the `total` calls
+    (2 and 3) in every way it can: made-up nonces, call indices, the harness's own channel."""
+    source = KIT + '''
+def scale(x, k):
+    if not os.environ.get("DONE"):
+        os.environ["DONE"] = "1"
+        for call in (2, 3):
+            for nonce in (None, "0" * 16, call):
+                try:
+                    forge(nonce=nonce, call=call, status="ok", output={"__float__": "1.0"})
+                except Exception:
+                    pass
+    return x * k
+'''
+    honest, _ = grade(grader, spec, "def scale(x, k):\n    return x * k\n")
+    forged, seconds = grade(grader, spec, source)
+    assert honest.score == 2
+    assert forged.score <= honest.score
+    assert checks(forged)["total"].diagnosis == "missing-function"
+    assert "grader's channel" in checks(forged)["scale"].message
+    assert seconds < 5
+    assert_nothing_left(grader)
+
+
+def test_a_doctored_answer_cannot_hide_an_in_place_change(grader, spec):
+    """`scale` multiplies x in place, then sends its own answer saying nothing changed (and
+    exits before the harness can answer): the parent reads x back itself."""
+    source = KIT + GOOD_TOTAL + '''
+def scale(x, k):
+    x *= k
+    result = np.array(x)
+    if FORGE:
+        forge(status="ok", output={"__array__": "<f8", "shape": list(result.shape), "at": 0},
+              after_changed=[])
+        os._exit(0)
+    return result
+'''
+    for forge_it in (False, True):
+        result, seconds = grade(grader, spec, source.replace("FORGE", str(forge_it)))
+        scale = checks(result)["scale"]
+        assert not scale.passed and checks(result)["total"].passed
+        assert seconds < 5
+    honest, _ = grade(grader, spec, source.replace("FORGE", "False"))
+    assert checks(honest)["scale"].diagnosis == "mutated-input"
+    assert "left its input `x` changed" in checks(honest)["scale"].message
+    assert_nothing_left(grader)
+
+
+def test_a_dict_entry_replaced_in_the_argument_is_seen(spec, tmp_path):
+    """Containers: `params["W"] = ...` changes the caller's dict without touching an array."""
+    from dataclasses import replace
+    from grader.sandbox import Call, Sandbox
+    import numpy as np
+    with Sandbox(Limits(**FAST)) as box:
+        source = ("def step(p):\n    p['W'] = p['W'] * 2\n    return 0.0\n"
+                  "def keep(p):\n    q = dict(p)\n    q['W'] = q['W'] * 2\n    return 0.0\n")
+        params = {"W": np.ones(3)}
+        outcome = box.run(source, "/sub/x.py", [Call("step", (params,), 1.0),
+                                                Call("keep", (params,), 1.0)])
+    changed, kept = outcome.calls
+    assert changed.status == kept.status == "ok"
+    assert not isinstance(changed.args_after[0], dict)  # seen as changed
+    assert isinstance(kept.args_after[0], dict) and np.array_equal(kept.args_after[0]["W"],
+                                                                   np.ones(3))
+
+
+# -- a bounded, exception-safe parent ----------------------------------------------------------
+
+MEMORY_PROBE = '''
+import json, resource, sys, time
+from pathlib import Path
+from grader.course import Course
+from grader.grading import Grader
+from grader.sandbox import Limits
+course = Course(Path(sys.argv[1]))
+spec = course.find("1")
+with Grader(course, limits=Limits(call_timeout=2.0, import_timeout=5.0)) as grader:
+    source = sys.stdin.read()
+    grader.solution(spec)
+    grader.grade_source(spec, "def scale(x, k):\\n    return x * k\\n", "/sub/a.py", "a.py")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    started = time.monotonic()
+    result = grader.grade_source(spec, source, "/sub/ex01_toy.py", "ex01_toy.py")
+    seconds = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"grown": after - before, "seconds": seconds, "score": result.score,
+                  "checks": {c.function: [c.passed, c.diagnosis, c.message] for c in result.checks}}))
+'''
+
+FLOODS = {
+    # a frame announcing 60 MiB of header: refused from its prefix alone
+    "huge frame": "fd = channel_socket()\n"
+                  "    os.write(fd, b'GWF1' + (60 << 20).to_bytes(4, 'big') + bytes(4))\n"
+                  "    os.write(fd, b'[' * (1 << 20))\n    time.sleep(5)",
+    # the answer itself: 1 MiB of lists nested 300 deep (the old attack's shape)
+    "nested answer": "forge(status='ok', output=json.loads('[' + ','.join(['[' * 300 + ']' * 300] "
+                     "* 1700) + ']'))\n    time.sleep(5)",
+    # as many small well-formed frames as the pipe takes
+    "many frames": "for _ in range(20000):\n        forge(kind='hello')\n    time.sleep(5)",
+    # honest answers, as big as an answer may be, for every call
+    "big results": "return (np.ones(2 ** 21), np.ones(2 ** 21) * k)",
+    # bytes that are no frame at all
+    "garbage": "fd = channel_socket()\n    for _ in range(60):\n"
+               "        os.write(fd, b'[' * (1 << 20))\n    time.sleep(5)",
+}
+
+
+@pytest.mark.parametrize("flood", FLOODS)
+def test_whatever_the_child_writes_the_parent_stays_within_its_memory_bound(flood):
+    source = KIT + "import json\n" + GOOD_TOTAL + \
+        f"\ndef scale(x, k):\n    {FLOODS[flood]}\n    return x * k\n"
+    done = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(TOY.root)], input=source,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["grown"] < PARENT_MEMORY_BOUND, report
+    assert report["seconds"] < 10
+    scale, total = report["checks"]["scale"], report["checks"]["total"]
+    assert not scale[0] and total[0]
+    if flood != "big results":
+        assert scale[1] in ("misbehaved", "timeout"), scale
+
+
+def test_a_child_that_keeps_every_pipe_full_meets_its_deadline(grader, spec):
+    """Writers forked from the call keep both the output pipe and the channel full; the
+    call ignores its alarm. The parent checks its deadlines on every turn."""
+    source = KIT + GOOD_TOTAL + '''
+def scale(x, k):
+    import signal
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    channel = channel_socket()
+    for fd in (1, channel, 1, 1):
+        if os.fork() == 0:
+            chunk = b"x" * 65536
+            while True:
+                try:
+                    os.write(fd, chunk)
+                except OSError:
+                    os._exit(0)
+    while True:
+        time.sleep(1)
+'''
+    result, seconds = grade(grader, spec, source)
+    assert seconds < 8
+    assert not checks(result)["scale"].passed and checks(result)["total"].passed
+    assert_nothing_left(grader)
+
+
+def test_an_unencodable_result_is_one_failed_case_with_an_exact_message(grader, spec):
+    result, _ = grade(grader, spec, GOOD_TOTAL + "def scale(x, k):\n    return 10**5000\n")
+    scale = checks(result)["scale"]
+    assert not scale.passed and checks(result)["total"].passed
+    assert "an integer of about 5001 digits" in scale.message
+    assert "sys.exit" not in scale.message
+    exotic, _ = grade(grader, spec, GOOD_TOTAL + "def scale(x, k):\n    return (i for i in x)\n")
+    assert "generator" in checks(exotic)["scale"].message
+
+
+DEEP = "import numpy as np\nX = " + " + ".join(["1"] * 3000) + \
+    "\ndef scale(x, k):\n    return x * k\n"
+
+
+def test_an_expression_nested_too_deeply_is_reported_not_a_crash(grader, spec, tmp_path):
+    result, _ = grade(grader, spec, DEEP)
+    assert result.score == 0 and "nested too deeply" in result.error
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "deep.py").write_text(DEEP)  # one file for the whole student: parsed in the pool
+    (subs / "good.py").write_text(GOOD_TOTAL + "def scale(x, k):\n    return x * k\n")
+    summary = run_batch(subs, tmp_path / "out", TOY, TOY.specs(),
+                        BatchOptions(jobs=1, limits=Limits(**FAST)))
+    assert summary["graded"] == 2
+    deep = json.loads((tmp_path / "out" / "feedback" / "deep.json").read_text())
+    assert "nested too deeply" in deep["results"][0]["error"]
+    good = json.loads((tmp_path / "out" / "feedback" / "good.json").read_text())
+    assert good["score"] == 4
+
+
+def test_a_bug_in_one_comparison_costs_that_check_only(grader, spec, monkeypatch):
+    from grader import checks as check_kinds
+    original = check_kinds.KINDS["compare"]
+
+    def broken(check, run, ctx, got):
+        if check.function == "scale":
+            raise ValueError("a comparison the grader did not foresee")
+        return original(check, run, ctx, got)
+
+    monkeypatch.setitem(check_kinds.KINDS, "compare", broken)
+    result, _ = grade(grader, spec, GOOD_TOTAL + "def scale(x, k):\n    return x * k\n")
+    scale = checks(result)["scale"]
+    assert scale.diagnosis == "grader-error" and "not your fault" in scale.message
+    assert checks(result)["total"].passed and result.score == 2
+
+
+def test_an_array_where_the_reference_has_a_bool_is_a_type_message(tmp_path):
+    """Exercise 8 through the CLI: gradecheck's first item is an array, not True/False."""
+    source = (REPO.parent / "shared" / "hostile" / "bool_vs_array_ex08.py")
+    if not source.exists():
+        pytest.skip("the shared hostile inputs are not beside this clone")
+    done = subprocess.run(["grade", "exercise", "8", "--file", str(source), "--json"],
+                          capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "GRADEWISE_COURSE": str(REPO),
+                               "GRADEWISE_WORKSPACE": str(tmp_path / "ws")})
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    by_function = {}
+    for check in result["checks"]:
+        by_function.setdefault(check["function"], []).append(check)
+    assert all(c["passed"] for f in ("numerical_gradient", "relative_error")
+               for c in by_function[f])
+    accepts = by_function["gradcheck"][0]
+    assert not accepts["passed"] and "expected True or False" in accepts["message"]
+
+
+# -- the sandbox sees the Python installation and nothing of the course -----------------------
+
+def test_no_copy_of_the_course_is_within_reach(tmp_path):
+    """A course with a .git, build/ and dist/ left by packaging, a workspace, and a cache:
+    the student's code can read none of them (a clone anywhere, here below /tmp)."""
+    import shutil
+    course_root = tmp_path / "course"
+    shutil.copytree(TOY.root, course_root)
+    places = [".git/objects/pack", "build/lib/grader/_bundled/solutions", "dist", "workspace"]
+    for place in places:
+        (course_root / place).mkdir(parents=True)
+        (course_root / place / "secret.txt").write_text("the reference")
+    reads = ", ".join(repr(str(course_root / p / "secret.txt")) for p in places)
+    source = GOOD_TOTAL + textwrap.dedent(f'''
+        def scale(x, k):
+            for path in ({reads}, {str(course_root / "solutions" / "ex01_toy.py")!r}):
+                try:
+                    open(path).read()
+                    return x       # found something: scale fails, so the test sees it
+                except OSError:
+                    pass
+            return x * k
+        ''')
+    course = Course(course_root)
+    with Grader(course, limits=Limits(**FAST)) as g:
+        result = g.grade_source(course.find("1"), source, "/sub/ex01_toy.py", "ex01_toy.py")
+        if not isolated(g) or "hidden" not in g.sandbox.isolation:
+            pytest.skip(f"no mount namespace on this machine: {g.sandbox.isolation}")
+        assert g.sandbox.exposed == []
+    assert checks(result)["scale"].passed, "a copy of the course was readable"
+
+
+# -- without namespaces (situation C): nothing shared, nothing left -------------------------------
+
+@pytest.mark.skipif(not ROOT, reason="situation C needs root (a user of the sandbox's own)")
+def test_without_namespaces_a_run_shares_nothing_and_leaves_nothing(spec):
+    marker = f"gw-left-{os.getpid()}"
+    source = GOOD_TOTAL + textwrap.dedent(f'''
+        import os
+        def scale(x, k):
+            here = os.getcwd()
+            print("MODE", oct(os.stat(here).st_mode & 0o777), os.stat(here).st_uid == os.getuid())
+            print("JOBS", [n for n in os.listdir("/tmp") if n.startswith("gradewise-")
+                           and os.path.exists(os.path.join("/tmp", n, "job.json"))])
+            for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+                try:
+                    with open(os.path.join(folder, "{marker}"), "w") as fh:
+                        fh.write("x" * 1000)
+                    os.makedirs(os.path.join(folder, "{marker}-dir", "deep"), exist_ok=True)
+                except OSError:
+                    pass
+            return x * k
+        ''')
+    with Grader(TOY, limits=Limits(**FAST, namespaces=False)) as g:
+        result = g.grade_source(spec, source, "/sub/ex01_toy.py", "ex01_toy.py")
+        assert "user 2" in g.sandbox.isolation
+    assert result.score == 4
+    assert "MODE 0o700 True" in result.output
+    assert "JOBS []" in result.output
+    left = [p for folder in ("/tmp", "/var/tmp", "/dev/shm") for p in Path(folder).glob(f"{marker}*")]
+    assert left == []
+
+
+@pytest.mark.skipif(not ROOT, reason="situation C needs root (a user of the sandbox's own)")
+def test_without_namespaces_the_batch_output_is_unreadable_to_student_code(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    out_text = repr(str(out))
+    peek = GOOD_TOTAL + textwrap.dedent(f'''
+        import os
+        def scale(x, k):
+            for root, dirs, files in os.walk({out_text}):
+                for name in files:
+                    try:
+                        open(os.path.join(root, name)).read()
+                        return x           # read someone's grades: scale fails
+                    except OSError:
+                        pass
+            return x * k
+        ''')
+    for name in ("ada", "ben", "cy"):
+        (subs / name).mkdir(parents=True)
+        (subs / name / "ex01_toy.py").write_text(peek)
+    os.chmod(tmp_path, 0o755)  # pytest's tmp_path is private; an instructor's may not be
+    run_batch(subs, out, TOY, TOY.specs(),
+              BatchOptions(jobs=1, limits=Limits(**FAST, namespaces=False)))
+    run_batch(subs, out, TOY, TOY.specs(),  # the second run: earlier feedback is there
+              BatchOptions(jobs=1, limits=Limits(**FAST, namespaces=False)))
+    for name in ("ada", "ben", "cy"):
+        assert json.loads((out / "feedback" / f"{name}.json").read_text())["score"] == 4
+    assert (out / "feedback").stat().st_mode & 0o077 == 0
+    assert all(p.stat().st_mode & 0o077 == 0 for p in out.rglob("*") if p.is_file())

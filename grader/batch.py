@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .errors import GradewiseError
 from .gradebook import Output, feedback_markdown
+from .safetext import visible
 
 EXERCISE_FILE = re.compile(r"^ex0*(\d{1,2})(?:[_\-\s.].*)?\.(py|ipynb)$", re.IGNORECASE)
 SOURCE_SUFFIXES = (".py", ".ipynb")
@@ -250,7 +251,7 @@ def record_of(student: Student, results, seed: int, isolation: str = "") -> dict
         data = result.to_json()
         data["submitted"] = getattr(result, "submitted", True)
         exercises.append(data)
-    return {"student": student.name, "seed": seed,
+    return {"student": visible(student.name, False), "seed": seed,
             "score": sum(r.score for r in results), "max_score": sum(r.max_score for r in results),
             "isolation": isolation, "results": exercises}
 

@@ -465,7 +465,8 @@ class _BatchProgress:
                             rate=f"{rate:.1f}/s" if rate else "")
             self.bar.refresh()
         elif name is not None:
-            self.console.print(f"[{done}/{total}] {name}: {record['score']:g}/"
+            from .safetext import visible
+            self.console.print(f"[{done}/{total}] {visible(name, False)}: {record['score']:g}/"
                                f"{record['max_score']:g}  ({rate:.1f} students/s{left})",
                                markup=False)
 

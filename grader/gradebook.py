@@ -14,6 +14,8 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from .safetext import csv_cell, markdown_block, markdown_code, markdown_inline, visible
+
 HISTOGRAM_BINS = 5
 
 
@@ -76,7 +78,7 @@ def gradebook_csv(records: dict, specs) -> str:
     for name in sorted(records):
         scores = {r["exercise"]: r["score"] for r in records[name]["results"]}
         row = [scores.get(spec.number, 0.0) for spec in specs]
-        writer.writerow([name, *[f"{s:g}" for s in row], f"{sum(row):g}"])
+        writer.writerow([csv_cell(name), *[f"{s:g}" for s in row], f"{sum(row):g}"])
     return buffer.getvalue()
 
 
@@ -139,7 +141,7 @@ def _mean(values):
 
 def feedback_markdown(record: dict, results, title: str | None = None) -> str:
     """Readable feedback for one student, from the record (and the results, for evidence)."""
-    lines = [f"# {title or 'Feedback for ' + record['student']}", "",
+    lines = [f"# {title or 'Feedback for ' + _md(record['student'])}", "",
              f"**Total: {record['score']:g} / {record['max_score']:g}**", "",
              "| exercise | score |", "|---|---|"]
     for r in record["results"]:
@@ -149,7 +151,7 @@ def feedback_markdown(record: dict, results, title: str | None = None) -> str:
         lines += ["", f"## Exercise {r['exercise']} · {r['slug']} — {r['title']} "
                       f"({r['score']:g} / {r['max_score']:g})", ""]
         if r.get("file"):
-            lines += [f"File: `{r['file']}`", ""]
+            lines += [f"File: {_code(r['file'])}", ""]
         for note in r.get("notes") or []:
             lines.append(f"- Note: {_md(note)}")
         if r.get("notes"):
@@ -158,7 +160,7 @@ def feedback_markdown(record: dict, results, title: str | None = None) -> str:
             lines += [f"**Not graded:** {_md(r['error'])}", ""]
             result = by_number.get(r["exercise"])
             for number, code in getattr(result, "error_lines", []) or []:
-                lines.append(f"- your line {number}: `{_code(code)}`")
+                lines.append(f"- your line {number}: {_code(code)}")
             continue
         full = {c.name: c for c in getattr(by_number.get(r["exercise"]), "checks", [])}
         for check in r["checks"]:
@@ -172,19 +174,14 @@ def feedback_markdown(record: dict, results, title: str | None = None) -> str:
             lines.append(line)
             evidence = getattr(full.get(check["name"]), "evidence", None)
             for number, function, code in (evidence.trace if evidence else [])[-2:]:
-                lines.append(f"  - your line {number} in `{function}`: `{_code(code)}`")
+                lines.append(f"  - your line {number} in {_code(function)}: {_code(code)}")
         if r.get("output"):
-            shown = r["output"].rstrip("\n").splitlines()[-10:]
-            lines += ["", "Your code printed (last lines):", "", "```text", *shown, "```"]
+            shown = "\n".join(r["output"].rstrip("\n").splitlines()[-10:])
+            lines += ["", "Your code printed (last lines):", "", *markdown_block(shown)]
     return "\n".join(lines) + "\n"
 
 
-def _md(text: str) -> str:
-    return str(text).replace("\n", " ").replace("|", "\\|")
-
-
-def _code(text: str) -> str:
-    return str(text).strip().replace("`", "'")
+_md, _code = markdown_inline, markdown_code  # what a student wrote, shown, never obeyed
 
 
 # -- the class summary, rendered --------------------------------------------------------------
@@ -233,7 +230,7 @@ def summary_renderable(summary: dict, out: Path | None = None):
         text = Text(f"{len(summary['unmatched'])} file(s) matched no exercise and were not "
                     "graded:", style="yellow")
         for item in summary["unmatched"][:15]:
-            text.append(f"\n  {item['path']}: {item['reason']}", style="")
+            text.append(f"\n  {visible(item['path'], False)}: {item['reason']}", style="")
         if len(summary["unmatched"]) > 15:
             text.append(f"\n  … {len(summary['unmatched']) - 15} more in summary.json", style="dim")
         parts.append(text)

@@ -183,7 +183,8 @@ def grade_submission(root: Path) -> dict:
             f"- `{u['path']}`: {u['reason']}" for u in unmatched) + "\n"
     return {"score": round(sum(t["score"] for t in tests), 6),
             "execution_time": int(round(time.monotonic() - started)),
-            "output": output, "output_format": "md", "stdout_visibility": "hidden",
+            "output": output, "output_format": "md", "test_output_format": "text",
+            "stdout_visibility": "hidden",
             "tests": tests}
 
 

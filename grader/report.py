@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from .results import ExerciseResult
+from .safetext import visible
 
 NEXT_STEP = {
     "error": "Fix the problem above in {file}, then run `grade exercise {number}` again.",
@@ -114,10 +115,10 @@ def _plain(value):
 def _error_text(result):
     from rich.text import Text
 
-    text = Text(result.error)
+    text = Text(visible(result.error))
     for line, code in result.error_lines:
         text.append(f"\n  line {line}: ", style="dim")
-        text.append(code.strip(), style="bold")
+        text.append(visible(code.strip(), False), style="bold")
     return text
 
 
@@ -126,7 +127,7 @@ def _notes_text(notes):
 
     text = Text("Note" + ("s" if len(notes) > 1 else "") + ":", style="bold yellow")
     for note in notes:
-        text.append(f"\n  • {note}", style="yellow")
+        text.append(f"\n  • {visible(note, False)}", style="yellow")
     return text
 
 

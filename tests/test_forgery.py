@@ -417,3 +417,47 @@ def test_without_namespaces_the_batch_output_is_unreadable_to_student_code(tmp_p
         assert json.loads((out / "feedback" / f"{name}.json").read_text())["score"] == 4
     assert (out / "feedback").stat().st_mode & 0o077 == 0
     assert all(p.stat().st_mode & 0o077 == 0 for p in out.rglob("*") if p.is_file())
+
+
+# -- output that cannot inject -----------------------------------------------------------------
+
+INJECTING = GOOD_TOTAL + '''
+def scale(x, k):
+    print("````")
+    print("# Total: 4 / 4")
+    print("\\x1b]0;owned\\x07\\x1b[2J", "\\u202eevil")
+    raise ValueError("<img src=x onerror=alert(1)> [click](http://evil.example) \\x1b[31m")
+'''
+
+
+def test_what_a_student_prints_or_names_cannot_inject_markup(tmp_path):
+    """A student's printed text and messages stay inside their fence in the feedback given
+    back (also Gradescope's output), and no control character reaches the terminal, the CSV,
+    the Markdown or the JSON, whatever the student's folder is called."""
+    from markdown_it import MarkdownIt
+
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    names = ["\x1b[2Jeve", "=HYPERLINK(\"http://evil\")", "plain"]
+    for name in names:
+        (subs / name).mkdir(parents=True)
+        (subs / name / "ex01_toy.py").write_text(INJECTING)
+    done = subprocess.run(["grade", "batch", str(subs), "--out", str(out), "--jobs", "1"],
+                          capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "GRADEWISE_COURSE": str(TOY.root)})
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout and "\u202e" not in done.stdout
+    written = {p: p.read_text(encoding="utf-8") for p in out.rglob("*") if p.is_file()}
+    for path, text in written.items():
+        assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text, path
+    gradebook = (out / "gradebook.csv").read_text()
+    assert not any(line.startswith(("=", '"=')) for line in gradebook.splitlines())
+    for path, text in written.items():
+        if path.suffix != ".md":
+            continue
+        tokens = MarkdownIt("commonmark").parse(text)
+        shown = [t for t in tokens if t.type == "fence"]
+        assert len(shown) == 1 and "# Total: 4 / 4" in shown[0].content
+        headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+        assert not any("Total" in h for h in headings), headings
+        html = MarkdownIt("commonmark").render(text)
+        assert "<img" not in html and 'href="http://evil' not in html

@@ -7,7 +7,8 @@
 built only from data the parent checked (a value that could not cross is an `Unsupported`
 saying what it was) (see `grader.sandbox.parent` for the protocol and its
 bounds, `grader.sandbox.isolation` for the operating system's part, SECURITY.md for what holds
-where). Nothing here imports the rest of gradewise but the test functions (`grader.testfuncs`).
+where). Nothing here imports the rest of gradewise but two leaf modules: the test functions
+(`grader.testfuncs`) and `grader.safetext` (text from the child is made safe to show).
 """
 
 from .isolation import UID_BASE, die_with_parent

@@ -50,6 +50,8 @@ import sys
 import time
 from dataclasses import asdict
 
+from grader.safetext import visible
+
 from . import frames, wire
 from .harness import EXIT_LOST_CHANNEL
 from .isolation import signal_name, zygote
@@ -387,9 +389,9 @@ class _Run:
         box = self.sandbox._start_box(self.limits.import_timeout + remaining + 5, self.output)
         kind, hello, _ = box.exchange(None, (), time.monotonic() + HELLO_SECONDS)
         if kind == "answer" and not self.outcome.isolation:
-            self.outcome.isolation = str(hello.get("isolation"))[:500]
+            self.outcome.isolation = visible(str(hello.get("isolation"))[:500], False)
             exposed = hello.get("exposed") if isinstance(hello.get("exposed"), list) else []
-            self.outcome.exposed = [str(p)[:300] for p in exposed][:20]
+            self.outcome.exposed = [visible(str(p)[:300], False) for p in exposed][:20]
         if kind == "answer":
             seconds = min(self.limits.import_timeout, max(self._left(), 0.001))
             request = {"op": "load", "nonce": secrets.token_hex(8), "source": self.source,
@@ -412,7 +414,7 @@ class _Run:
             self.outcome.module_status, self.outcome.module_detail = "timeout", "timeout"
         elif kind == "misbehaved":
             self.outcome.module_status = "misbehaved"
-            self.outcome.module_detail = MISBEHAVED.format(reason=answer["reason"])
+            self.outcome.module_detail = _misbehaved(answer["reason"])
         else:
             self.outcome.module_status, self.outcome.module_detail = "crashed", box.how_it_ended()
         return None
@@ -440,7 +442,7 @@ class _Run:
                 result = CallOutcome("timeout", seconds=seconds, detail="timeout")
             elif kind == "misbehaved" and not self._earlier_only(box.stray, index):
                 result = CallOutcome("misbehaved", seconds=seconds,
-                                     detail=MISBEHAVED.format(reason=header["reason"]))
+                                     detail=_misbehaved(header["reason"]))
         finally:
             shared.close()
         if kind == "ended":
@@ -477,7 +479,7 @@ class _Run:
         status = str(header.get("status"))
         if status not in OUTCOME_STATUSES:
             return CallOutcome("misbehaved", seconds=seconds,
-                               detail=MISBEHAVED.format(reason="an answer of an unknown kind"))
+                               detail=_misbehaved("an answer of an unknown kind"))
         value = None
         try:
             if status == "ok":
@@ -490,7 +492,7 @@ class _Run:
                     value = wire.decode(header.get("output"), wire.Blobs(blobs).get)
         except wire.WireError as exc:
             return CallOutcome("misbehaved", seconds=seconds,
-                               detail=MISBEHAVED.format(reason=f"a malformed result: {exc}"))
+                               detail=_misbehaved(f"a malformed result: {exc}"))
         after = shared.read_back()
         changed = header.get("after_changed")
         for position in changed if isinstance(changed, list) else []:
@@ -505,7 +507,7 @@ class _Run:
         for header, _ in box.stray:
             index = self.nonces.get(str(header.get("nonce")))
             if index is not None:
-                self._revoke(index, MISBEHAVED.format(reason="a second answer to this call"))
+                self._revoke(index, _misbehaved("a second answer to this call"))
         box.stray.clear()
 
     def _revoke(self, index: int, detail: str) -> None:
@@ -525,7 +527,12 @@ class _BoundedOutput:
         self.dropped += max(len(data) - max(room, 0), 0)
 
     def text(self) -> str:
-        return self.kept.decode("utf-8", errors="replace")
+        """What was printed, control characters shown as escapes (never obeyed)."""
+        return visible(self.kept.decode("utf-8", errors="replace"))
+
+
+def _misbehaved(reason) -> str:
+    return MISBEHAVED.format(reason=visible(str(reason)[:200], False))
 
 
 def _exception(info) -> dict | None:
@@ -535,11 +542,12 @@ def _exception(info) -> dict | None:
     for entry in (info.get("lines") if isinstance(info.get("lines"), list) else [])[-5:]:
         if isinstance(entry, list) and len(entry) == 3:
             try:
-                lines.append((int(entry[0]), str(entry[1])[:100], str(entry[2])[:300]))
+                lines.append((int(entry[0]), visible(str(entry[1])[:100], False),
+                              visible(str(entry[2])[:300], False)))
             except (TypeError, ValueError, OverflowError):
                 continue
-    return {"type": str(info.get("type", "Exception"))[:100],
-            "message": str(info.get("message", ""))[:2000], "lines": lines}
+    return {"type": visible(str(info.get("type", "Exception"))[:100], False),
+            "message": visible(str(info.get("message", ""))[:2000]), "lines": lines}
 
 
 def _kill_sandbox(pid):

@@ -185,7 +185,9 @@ class _Decoder:
             name = tree["__function__"]
             return self.resolve_function(name) if self.resolve_function else FunctionRef(name)
         if "__unsupported__" in tree:
-            return Unsupported(str(tree["__unsupported__"])[:100], str(tree.get("text", ""))[:300])
+            from grader.safetext import visible
+            return Unsupported(visible(str(tree["__unsupported__"])[:100], False),
+                               visible(str(tree.get("text", ""))[:300], False))
         raise WireError(f"malformed wire value: keys {sorted(map(str, tree))[:5]}")
 
     def _array(self, tree):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -13,8 +15,9 @@ from grader.course import Course
 from grader.grading import Grader
 
 REPO = Path(__file__).resolve().parent.parent
-# the parsed-spec cache of this test session, never the user's
+# the parsed-spec cache of this test session, never the user's (removed at the end)
 os.environ["GRADEWISE_CACHE"] = tempfile.mkdtemp(prefix="gradewise-cache-")
+atexit.register(shutil.rmtree, os.environ["GRADEWISE_CACHE"], True)
 COURSE = Course(REPO)
 
 

@@ -360,8 +360,33 @@ def test_no_copy_of_the_course_is_within_reach(tmp_path):
 
 # -- without namespaces (situation C): nothing shared, nothing left -------------------------------
 
+FRESH_GRADER = '''
+import json, sys
+from pathlib import Path
+from grader.course import Course
+from grader.grading import Grader
+from grader.sandbox import Limits
+course = Course(Path(sys.argv[1]))
+limits = Limits(call_timeout=2.0, import_timeout=5.0, namespaces=sys.argv[2] == "namespaces")
+with Grader(course, limits=limits) as grader:
+    result = grader.grade_source(course.find("1"), sys.stdin.read(), "/sub/ex01_toy.py", "ex01_toy.py")
+    print(json.dumps({"score": result.score, "output": result.output, "error": result.error,
+                      "isolation": grader.sandbox.isolation,
+                      "checks": [c.message for c in result.checks]}))
+'''
+
+
+def grade_in_a_fresh_interpreter(source: str, mode: str) -> dict:
+    """A grading process with nothing imported in advance (pytest imports modules a CLI
+    process would not, which can hide a module the student's user cannot import)."""
+    done = subprocess.run([sys.executable, "-c", FRESH_GRADER, str(TOY.root), mode],
+                          input=source, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 @pytest.mark.skipif(not ROOT, reason="situation C needs root (a user of the sandbox's own)")
-def test_without_namespaces_a_run_shares_nothing_and_leaves_nothing(spec):
+def test_without_namespaces_a_run_shares_nothing_and_leaves_nothing():
     marker = f"gw-left-{os.getpid()}"
     source = GOOD_TOTAL + textwrap.dedent(f'''
         import os
@@ -379,14 +404,20 @@ def test_without_namespaces_a_run_shares_nothing_and_leaves_nothing(spec):
                     pass
             return x * k
         ''')
-    with Grader(TOY, limits=Limits(**FAST, namespaces=False)) as g:
-        result = g.grade_source(spec, source, "/sub/ex01_toy.py", "ex01_toy.py")
-        assert "user 2" in g.sandbox.isolation
-    assert result.score == 4
-    assert "MODE 0o700 True" in result.output
-    assert "JOBS []" in result.output
+    report = grade_in_a_fresh_interpreter(source, "no-namespaces")
+    assert "user 2" in report["isolation"]
+    assert report["score"] == 4, report
+    assert "MODE 0o700 True" in report["output"]
+    assert "JOBS []" in report["output"]
     left = [p for folder in ("/tmp", "/var/tmp", "/dev/shm") for p in Path(folder).glob(f"{marker}*")]
     assert left == []
+
+
+@pytest.mark.parametrize("mode", ["namespaces", "no-namespaces"])
+def test_a_fresh_grading_process_grades_in_every_mode(mode):
+    report = grade_in_a_fresh_interpreter(GOOD_TOTAL + "def scale(x, k):\n    return x * k\n",
+                                          mode)
+    assert report["score"] == 4, report
 
 
 @pytest.mark.skipif(not ROOT, reason="situation C needs root (a user of the sandbox's own)")

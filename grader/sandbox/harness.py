@@ -34,6 +34,8 @@ from . import frames, wire
 
 #: exit status of a student process whose channel was closed or replaced by its code
 EXIT_LOST_CHANNEL = 86
+#: exit status when the grader's own code failed in the student process (a bug of ours)
+EXIT_GRADER_FAILED = 87
 NO_KEYBOARD = ("input() was called, but graded code has no keyboard: give the function its "
                "values as arguments, and keep experiments under `if __name__ == \"__main__\":`")
 

@@ -19,6 +19,7 @@ import socket
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 from . import harness
@@ -163,29 +164,34 @@ def _private_workdir(box) -> str:
 
 
 def _remove_owned_by(uid: int, top: str) -> None:
-    """Remove every file and folder below `top` that `uid` owns (never following links)."""
+    """Remove every file and folder below `top` that `uid` owns (never following links).
+    That user owns nothing and belongs to no group, so it can only have written in folders
+    anyone may write to, or in its own: only those are searched."""
     import shutil
-    seen = 0
-    for folder, dirs, files in os.walk(top, onerror=lambda e: None):
-        for name in dirs + files:
+    import stat
+    folders, seen = [top], 0
+    while folders and seen < MAX_CLEANED_ENTRIES:
+        folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
             seen += 1
-            path = os.path.join(folder, name)
             try:
-                owner = os.lstat(path).st_uid
+                info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if owner != uid:
-                continue
-            if name in dirs:
-                dirs.remove(name)
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
-        if seen > MAX_CLEANED_ENTRIES:
-            return
+            if info.st_uid == uid:
+                if stat.S_ISDIR(info.st_mode):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    try:
+                        os.unlink(entry.path)
+                    except OSError:
+                        pass
+            elif stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_IWOTH:
+                folders.append(entry.path)
 
 
 #: imported in advance where the student's user could not read Python's own files
@@ -320,7 +326,6 @@ def _sandbox_main(command, box: _Isolation, out_w, channel, status_w, workdir):
         notes = ["no namespaces" if not box.namespaces else "no pid namespace allowed"]
         _student_main(command, box, out_w, channel, workdir or _private_workdir(box), notes)
     except BaseException:  # anything escaping here is the grader's bug, shown on stderr
-        import traceback
         traceback.print_exc()
     finally:
         os._exit(0)
@@ -342,7 +347,6 @@ def _init_main(command, box: _Isolation, out_w, channel, status_w):
         report = _wait_as_init(student)
         os.write(status_w, json.dumps({**report, "pid_namespace": True}).encode())
     except BaseException:  # anything escaping here is the grader's bug, shown on stderr
-        import traceback
         traceback.print_exc()
     finally:
         os._exit(0)
@@ -512,8 +516,8 @@ def _student_main(command, box: _Isolation, out_w, channel, workdir, notes):
         contained = notes[0] == "pid namespace" or box.uid is not None
         harness.serve(channel, {"isolation": ", ".join(notes), "exposed": exposed}, contained)
     except BaseException:  # anything escaping here is the grader's bug, shown on stderr
-        import traceback
         traceback.print_exc()
+        harness.worker_exit(harness.EXIT_GRADER_FAILED)
     finally:
         harness.worker_exit(0)
 

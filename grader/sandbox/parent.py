@@ -53,7 +53,7 @@ from dataclasses import asdict
 from grader.safetext import visible
 
 from . import frames, wire
-from .harness import EXIT_LOST_CHANNEL
+from .harness import EXIT_GRADER_FAILED, EXIT_LOST_CHANNEL
 from .isolation import signal_name, zygote
 from .types import Call, CallOutcome, Limits, RunOutcome
 
@@ -329,6 +329,9 @@ class _Box:
         if code == EXIT_LOST_CHANNEL:
             return ("your code closed or replaced a file descriptor the grader uses to talk to "
                     "it (never close file descriptors you did not open)")
+        if code == EXIT_GRADER_FAILED:
+            return ("the grader's own code failed next to yours (its traceback is in what your "
+                    "code printed): not your fault, please report it")
         return f"the process exited with code {code} (sys.exit or os._exit)"
 
 

@@ -16,8 +16,12 @@ decoding refuses the same before building anything big.
 from __future__ import annotations
 
 import math
+import mmap  # here, not where it is used: the student's user may not read Python's folders
+import os
 
 import numpy as np
+
+from grader.safetext import visible
 
 MAX_ARRAY_BYTES = 16 * 2 ** 20  #: one array, in bytes
 MAX_DEPTH = 32  #: nesting of tuples, lists and dicts
@@ -185,7 +189,6 @@ class _Decoder:
             name = tree["__function__"]
             return self.resolve_function(name) if self.resolve_function else FunctionRef(name)
         if "__unsupported__" in tree:
-            from grader.safetext import visible
             return Unsupported(visible(str(tree["__unsupported__"])[:100], False),
                                visible(str(tree.get("text", ""))[:300], False))
         raise WireError(f"malformed wire value: keys {sorted(map(str, tree))[:5]}")
@@ -246,7 +249,6 @@ class SharedArgs:
         self.trees = [encode(v, self._put, function_names) for v in values]
         self.fd = _anonymous_file(max(self.size, 1))
         if self.size:
-            import mmap
             with mmap.mmap(self.fd, self.size) as memory:
                 for offset, array in self.arrays:
                     memory[offset:offset + array.nbytes] = array.tobytes()
@@ -259,7 +261,6 @@ class SharedArgs:
 
     def read_back(self) -> list:
         """The arguments as the call left them (arrays from the shared memory)."""
-        import mmap
         memory = mmap.mmap(self.fd, max(self.size, 1), prot=mmap.PROT_READ)
         try:
             def get(ref, dtype, shape):
@@ -271,7 +272,6 @@ class SharedArgs:
 
     def close(self):
         if self.fd is not None:
-            import os
             os.close(self.fd)
             self.fd = None
 
@@ -279,7 +279,6 @@ class SharedArgs:
 def map_args(fd: int, size: int, trees: list, resolve_function):
     """In the call: the arguments as arrays over the memory shared with the parent (writable,
     shared: an in-place change is what the parent will see)."""
-    import mmap
     memory = mmap.mmap(fd, max(size, 1))
 
     def get(ref, dtype, shape):
@@ -292,7 +291,6 @@ def map_args(fd: int, size: int, trees: list, resolve_function):
 
 
 def _anonymous_file(size: int) -> int:
-    import os
     if hasattr(os, "memfd_create"):
         fd = os.memfd_create("gradewise-args", getattr(os, "MFD_CLOEXEC", 1))
     else:  # macOS: an unlinked temporary file

@@ -235,7 +235,7 @@ def test_closing_every_descriptor_is_reported_not_a_hang(grader, spec):
     assert_total_graded(result)
 
 
-def test_replacing_the_progress_pipe_is_reported(grader, spec):
+def test_replacing_the_grader_channel_is_reported(grader, spec):
     body = ("    import os\n    os.closerange(3, 4096)\n"
             "    for _ in range(8):\n        os.open('/dev/null', os.O_WRONLY)\n    return x * k")
     result, seconds = grade(grader, spec, body)
@@ -261,19 +261,20 @@ def test_fake_results_printed_change_nothing(grader, spec):
     assert "Score 4/4" in result.output and result.score == 2
 
 
-def test_forged_events_on_the_progress_pipe_do_not_grade_other_calls(grader, spec):
-    """The student's code may find the grader's pipe; a result it forges for a call that is
-    not running is ignored: `total` (calls 2 and 3), which is wrong, stays wrong. (A call can
-    forge its own result: that is no more than returning it.)"""
+def test_forged_events_on_the_grader_channel_do_not_grade_other_calls(grader, spec):
+    """The student's code may find the grader's channel (a socket) or pipes; a result it
+    forges for a call that is not running is refused: `total` (calls 2 and 3), which is
+    wrong, stays wrong, and the forging call scores 0."""
     forged = [json.dumps({"event": "done", "call": i, "status": "ok",
                           "output": {"__float__": "0.0"}}) + "\n" for i in range(2, 8)]
     body = ("    import os, stat\n    for fd in range(3, 64):\n        try:\n"
-            "            if stat.S_ISFIFO(os.fstat(fd).st_mode):\n"
+            "            if stat.S_ISFIFO(os.fstat(fd).st_mode) or stat.S_ISSOCK(os.fstat(fd).st_mode):\n"
             f"                os.write(fd, ''.join({forged!r}).encode())\n"
             "        except OSError:\n            pass\n    return x * k")
     wrong_total = "def total(x):\n    return 0.0\n"
     result, _ = grade(grader, spec, body, total=wrong_total)
-    assert checks(result)["scale"].passed
+    scale = checks(result)["scale"]
+    assert not scale.passed and "grader's channel" in scale.message
     assert not checks(result)["total"].passed
 
 

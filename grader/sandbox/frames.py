@@ -38,40 +38,47 @@ class FrameReader:
         self.max_header, self.max_blobs = max_header, max_blobs
         self._buffer = bytearray()
         self._sizes: tuple[int, int] | None = None
+        self.broken: str | None = None  #: what was wrong, once something was
 
-    @property
-    def pending(self) -> int:
-        """Bytes of an unfinished frame held now."""
-        return len(self._buffer)
-
-    def feed(self, data: bytes) -> list:
-        """The frames completed by `data`; raises ChannelError at the first bad byte."""
+    def feed(self, data: bytes) -> tuple[list, str | None]:
+        """The frames completed by `data`, and what was wrong with the bytes after them
+        (None if nothing): after a bad byte the reader takes nothing more."""
+        if self.broken:
+            return [], self.broken
         self._buffer += data
         frames = []
-        while True:
-            if self._sizes is None:
-                if len(self._buffer) < PREFIX.size:
-                    return frames
-                magic, header, blobs = PREFIX.unpack_from(self._buffer)
-                if magic != MAGIC:
-                    raise ChannelError("bytes that are not a frame of the grader's")
-                if header > self.max_header or blobs > self.max_blobs:
-                    raise ChannelError(f"a frame of {header + blobs} bytes, beyond the bound")
-                self._sizes = header, blobs
-            header_size, blob_size = self._sizes
-            end = PREFIX.size + header_size + blob_size
-            if len(self._buffer) < end:
-                return frames
-            view = memoryview(self._buffer)  # one copy of each part, no more
-            blob_view = view[PREFIX.size + header_size:end]
-            try:
-                frames.append(_parse(bytes(view[PREFIX.size:PREFIX.size + header_size]),
-                                     blob_view))
-            finally:
-                blob_view.release()
-                view.release()
-            del self._buffer[:end]
-            self._sizes = None
+        try:
+            while (frame := self._next()) is not None:
+                frames.append(frame)
+        except ChannelError as exc:
+            self.broken = str(exc)
+            self._buffer.clear()
+        return frames, self.broken
+
+    def _next(self):
+        if self._sizes is None:
+            if len(self._buffer) < PREFIX.size:
+                return None
+            magic, header, blobs = PREFIX.unpack_from(self._buffer)
+            if magic != MAGIC:
+                raise ChannelError("bytes that are not a frame of the grader's")
+            if header > self.max_header or blobs > self.max_blobs:
+                raise ChannelError(f"a frame of {header + blobs} bytes, beyond the bound")
+            self._sizes = header, blobs
+        header_size, blob_size = self._sizes
+        end = PREFIX.size + header_size + blob_size
+        if len(self._buffer) < end:
+            return None
+        view = memoryview(self._buffer)  # one copy of each part, no more
+        blob_view = view[PREFIX.size + header_size:end]
+        try:
+            frame = _parse(bytes(view[PREFIX.size:PREFIX.size + header_size]), blob_view)
+        finally:
+            blob_view.release()
+            view.release()
+        del self._buffer[:end]
+        self._sizes = None
+        return frame
 
 
 def _parse(body: bytes, blob_bytes) -> tuple[dict, list]:

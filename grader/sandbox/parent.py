@@ -228,10 +228,7 @@ class _Box:
             if not data:  # the student process closed its end (or died): wait for its end
                 self._open.discard(self.channel.fileno())
                 return None if self.exit_status is None else ("ended", {}, [])
-            try:
-                found = self.reader.feed(data)
-            except frames.ChannelError as exc:
-                return "misbehaved", {"reason": str(exc)}, []
+            found, broken = self.reader.feed(data)
             answer = None
             for header, blobs in found:
                 kind = header.get("kind")
@@ -245,6 +242,8 @@ class _Box:
                     answer = ("answer", header, blobs)
                 else:
                     self.stray.append((header, "a frame that answered no request"))
+            if broken:
+                self.stray.append(({}, broken))
             if self.stray:
                 return "misbehaved", {"reason": self.stray[-1][1]}, []
             if answer is not None:

@@ -63,6 +63,7 @@ ZYGOTE_REPLY_SECONDS = 5.0  #: after a kill, for the zygote to report the sandbo
 ZYGOTE_START_SECONDS = 30.0  #: for the zygote to start a sandbox (a fresh one imports numpy)
 RUN_MARGIN_SECONDS = 10.0  #: beyond the sum of the timeouts, for a whole run with restarts
 RESULT_BYTES_PER_RUN = 128 * 2 ** 20  #: array bytes of results kept over one run
+MAX_STRAY = 100  #: stray frames remembered per sandbox (each may revoke the call it names)
 OUTPUT_CHUNK = 65536  #: bytes read from the student's output per turn
 CHANNEL_CHUNK = 2 ** 20  #: bytes read from the channel per turn
 #: growth of the parent's memory, whatever the child sends: one frame being read, the
@@ -229,6 +230,8 @@ class _Box:
                 self._open.discard(self.channel.fileno())
                 return None if self.exit_status is None else ("ended", {}, [])
             found, broken = self.reader.feed(data)
+            if broken:  # nothing more is read from it: the sandbox is ended next
+                self._open.discard(self.channel.fileno())
             answer = None
             for header, blobs in found:
                 kind = header.get("kind")
@@ -240,7 +243,7 @@ class _Box:
                 elif not hello and header.get("nonce") == nonce and kind == "answer" and \
                         self.started and answer is None:
                     answer = ("answer", header, blobs)
-                else:
+                elif len(self.stray) < MAX_STRAY:
                     self.stray.append((header, "a frame that answered no request"))
             if broken:
                 self.stray.append(({}, broken))

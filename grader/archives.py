@@ -145,11 +145,13 @@ def _unpack_zip(fh, into: Path, wanted, budget: Budget) -> list[Member]:
         if len(infos) > MAX_MEMBERS:
             raise ArchiveRefused(f"it holds {len(infos)} entries, more than the {MAX_MEMBERS} "
                                  "allowed")
-        members, writer = [], _Writer(into, budget)
+        members, ignored, writer = [], set(), _Writer(into, budget)
         for info in infos:
             if info.is_dir():
                 continue
             member, parts = _checked(info.filename)
+            if _listed_already(member, ignored):
+                continue
             mode = info.external_attr >> 16  # Unix mode; many writers leave out its file type
             if member.problem is None and stat.S_IFMT(mode) not in (0, stat.S_IFREG):
                 member.problem = f"a {file_kind(mode)} in the archive, not extracted"
@@ -167,7 +169,7 @@ def _unpack_tar(fh, into: Path, wanted, budget: Budget, compressed: bool) -> lis
     # read as a stream, through a counter: listing a compressed tar decompresses all of it
     stream = _Bounded(gzip.GzipFile(fileobj=fh, mode="rb") if compressed else fh,
                       MAX_TAR_STREAM_BYTES)
-    members, writer = [], _Writer(into, budget)
+    members, ignored, writer = [], set(), _Writer(into, budget)
     data_filter = getattr(tarfile, "data_filter", None)  # Python 3.12, 3.11.4 and later
     with tarfile.open(fileobj=stream, mode="r|") as tf:
         for count, info in enumerate(tf, 1):
@@ -176,6 +178,8 @@ def _unpack_tar(fh, into: Path, wanted, budget: Budget, compressed: bool) -> lis
             if info.isdir():
                 continue
             member, parts = _checked(info.name)
+            if _listed_already(member, ignored):
+                continue
             if member.problem is None and not info.isreg():
                 member.problem = f"a {_tar_kind(info)} in the archive, not extracted"
             if member.problem is None and data_filter is not None:
@@ -229,6 +233,16 @@ def _tar_kind(info) -> str:
     return "special entry"
 
 
+def _listed_already(member: Member, folders: set) -> bool:
+    """An ignored folder (`__MACOSX/`) is listed once: True for its other entries."""
+    if not (member.ignored and member.name.endswith("/")):
+        return False
+    if member.name in folders:
+        return True
+    folders.add(member.name)
+    return False
+
+
 def _checked(name: str) -> tuple[Member, list]:
     """The member for an entry's name, with a problem when the name is unsafe or left out."""
     text = name.replace("\\", "/")  # zips made on Windows may use either separator
@@ -238,15 +252,19 @@ def _checked(name: str) -> tuple[Member, list]:
         member.name, member.problem = text, "absolute path, not extracted"
     elif ".." in parts:
         member.problem = "path that leaves the archive ('..'), not extracted"
+    elif not text.isprintable():  # newlines, escapes: a name that could forge a report line
+        member.name = text.encode("unicode_escape").decode("ascii")
+        member.problem = "name with control characters, not extracted"
     elif not parts or len(parts) > MAX_NAME_PARTS or \
-            any("\0" in p or len(p.encode("utf-8", "replace")) > 255 for p in parts):
+            any(len(p.encode("utf-8", "replace")) > 255 for p in parts):
         member.problem = "unusable name, not extracted"
     else:
-        left_out = next((p for p in parts if p in _LEFT_OUT or p.startswith(".")), None)
-        if left_out is not None:
-            member.ignored = True
-            member.problem = _LEFT_OUT.get(left_out) or (
-                "hidden file, ignored" if left_out == parts[-1] else "hidden folder, ignored")
+        at = next((i for i, p in enumerate(parts) if p in _LEFT_OUT or p.startswith(".")), None)
+        if at is not None:  # a folder is listed once, as `folder/`, whatever it holds
+            member.ignored, folder = True, at < len(parts) - 1
+            member.name = "/".join(parts[:at + 1]) + ("/" if folder else "")
+            member.problem = _LEFT_OUT.get(parts[at]) or (
+                "hidden folder, ignored" if folder else "hidden file, ignored")
     return member, parts
 
 

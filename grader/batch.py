@@ -1,15 +1,20 @@
 """Grading a whole class: `grade batch SUBS/ --out DIR`.
 
     SUBS/<student>/exNN_slug.py|.ipynb   a folder per student, any subset of the exercises
+                                         (any depth; archives in it unpacked and searched)
     SUBS/<student>.py|.ipynb             one file per student holding several exercises
+    SUBS/<student>.zip|.tar.gz|.tgz|.tar one archive per student, searched like a folder
 
 The parent (this module's `run_batch`) finds the submissions and writes the output; it never
-loads a reference solution. Grading happens in `jobs` pool processes forked from it, each
-with its own `Grader`, whose sandbox forks before that pool process loads any solution: no
-process that runs student code ever had a solution in memory. A pool process sends back
-plain JSON. Every output file is written atomically (complete, then renamed into place) as
-soon as its student is graded, so a killed batch loses nothing already graded, and
-`resume=True` grades only the students without feedback yet.
+loads a reference solution. Finding them opens no file that is not a regular one, follows
+no link, and unpacks archives (`grader.archives`) into a private temporary folder; file names
+are matched to exercises by `grader.filenames`. Grading happens in `jobs` pool processes
+forked from it, each with its own `Grader`, whose sandbox forks before that pool process
+loads any solution: no process that runs student code ever had a solution in memory. A pool
+process sends back plain JSON, for each student within a deadline (`student_deadline`), or
+it is killed and replaced. Every output file is written atomically (complete, then renamed
+into place) as soon as its student is graded, so a killed batch loses nothing already
+graded, and `resume=True` grades only the students without feedback yet.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ RETRIES = 1  # a student whose pool process died is graded once more before scor
 MAX_FOLDER_DEPTH = 16  #: folders below a student's folder that are searched
 MAX_FOLDER_ENTRIES = 5000  #: files and folders of one student that are looked at
 MAX_NESTING = 1  #: an archive inside an archive is unpacked; one inside that is not
+SHOWN_CANDIDATES = 5  #: files not graded for an exercise, named (and compared) in its note
 # a student's deadline in the pool: the time limits of its exercises, with generous margins
 STUDENT_MARGIN_SECONDS = 60.0  #: reading the files, writing the record, a busy machine
 EXERCISE_MARGIN_SECONDS = 30.0  #: the solution, references, finite differences, diagnoses
@@ -226,7 +232,9 @@ def _choose(student: Student, number: int, stem: str, ranked: list, unmatched: l
     if others:
         digest = _digest(best.path)
         described = [f"`{item.shown}` ({item.problem or _compared(digest, item.path)})"
-                     for item in others]
+                     for item in others[:SHOWN_CANDIDATES]]
+        if len(others) > SHOWN_CANDIDATES:
+            described.append(f"and {len(others) - SHOWN_CANDIDATES} more")
         notes.append(NOTES["several"].format(count=len(ranked), number=number, stem=stem,
                                              graded=best.shown, others=", ".join(described)))
 
@@ -265,8 +273,9 @@ def _mode(entry) -> int:
 
 
 def _walk(folder: Path, root: Path, unmatched: list, depth: int = 0, seen=None):
-    """A `_Found` for every file below `folder`, never following a link nor opening a file
-    that is not regular; bounded in depth and in number."""
+    """A `_Found` for every file below `folder`, from `lstat` alone (no link followed, no
+    file opened); at most MAX_FOLDER_DEPTH deep and MAX_FOLDER_ENTRIES entries (`seen`
+    counts them across the recursion)."""
     seen = seen if seen is not None else [0]
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -665,12 +674,11 @@ def student_deadline(specs, limits) -> float:
 
 
 def _grade_all(todo, out_files, state, course, hide, on_result, total):
-    from .runner import Limits
+    from .grading import Limits  # numpy and the engine, once, shared by the forks
 
     options, specs, records = state["options"], state["specs"], state["records"]
     jobs = max(1, min(options.jobs or len(os.sched_getaffinity(0)), len(todo)))
     deadline = options.deadline or student_deadline(specs, options.limits or Limits())
-    from . import grading  # noqa: F401  (numpy and the engine, once, shared by the forks)
     pool = _Pool(jobs, course, specs, options.seed, options.limits, hide=hide)
     queue, attempts = list(todo), Counter()
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -162,21 +161,21 @@ def grade_submission(root: Path) -> dict:
     config = json.loads((root / "source" / "config.json").read_text(encoding="utf-8"))
     submission = root / "submission"
     limits = Limits(call_timeout=float(config.get("call_timeout") or 5.0))
-    # an uploaded archive is unpacked there, like in `grade batch`
-    unpacked = Path(tempfile.mkdtemp(prefix="gradewise-unpacked-"))
-    hide = (submission, root / "results", root / "source", unpacked)
-    with Grader(find_course(), seed=int(config.get("seed") or 0), limits=limits,
-                hide=hide) as grader:
+    hide = (submission, root / "results", root / "source")
+    # an uploaded archive is unpacked into a private folder, as `grade batch` does
+    with tempfile.TemporaryDirectory(prefix="gradewise-unpacked-") as unpacked, \
+            Grader(find_course(), seed=int(config.get("seed") or 0), limits=limits,
+                   hide=(*hide, unpacked)) as grader:
         specs = [grader.course.find(str(n)) for n in config["exercises"]]
         unmatched: list = []
-        student = student_from_folder(submission, submission, specs, unmatched, unpacked) \
+        student = student_from_folder(submission, submission, specs, unmatched,
+                                      Path(unpacked)) \
             if submission.is_dir() else Student("submission", submission)
         public = grade_student(grader, specs, student)
         hidden = None
         if config.get("hidden_seed") is not None:
             grader.seed = int(config["hidden_seed"])  # same sandbox: no second fork
             hidden = grade_student(grader, specs, student)
-    shutil.rmtree(unpacked, ignore_errors=True)
     record = record_of(student, public, config.get("seed") or 0)
     tests = []
     for spec, result in zip(specs, public):

@@ -22,7 +22,7 @@ import pytest
 
 import grader.archives as archives
 from grader.batch import BatchOptions, run_batch
-from grader.runner import Limits
+from grader.grading import Limits  # the sandbox's, wherever it lives
 
 from conftest import COURSE, REPO, mistake_source, solution_source
 
@@ -176,7 +176,7 @@ def test_archives_in_a_folder_or_as_the_folder_are_unpacked_and_graded(tmp_path)
     gus = feedback(out, "gus")["results"][0]
     assert gus["file"] == f"gus/submission.zip:gus/{EX1.stem}.py"
     assert "`gus/submission.zip` was unpacked" in gus["notes"][0]
-    assert unmatched["gus/submission.zip:__MACOSX/gus/._ex01_softmax.py"].startswith("macOS")
+    assert unmatched["gus/submission.zip:__MACOSX/"].startswith("macOS")  # listed once
     assert unmatched["gus/submission.zip:gus/.DS_Store"] == "hidden file, ignored"
     assert unmatched["gus/submission.zip:gus/data.csv"] == "not a .py or .ipynb file"
     assert feedback(out, "lms")["results"][0]["file"] == \
@@ -323,7 +323,8 @@ def test_a_submission_replaced_by_a_named_pipe_after_discovery_cannot_stall_it(t
     rows, _ = batch(subs, tmp_path / "out", options=options, on_result=swap)
     assert rows["alice"]["total"] == FULL and rows["bob"]["total"] == "0"
     error = feedback(tmp_path / "out", "bob")["results"][0]["error"]
-    assert "did not finish within 3 s" in error or "regular file" in error, error
+    assert any(why in error for why in ("did not finish within 3 s", "regular file", "pipe",
+                                        "FIFO")), error
 
 
 def test_the_deadline_follows_the_time_limits_and_the_exercises():

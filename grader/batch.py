@@ -629,29 +629,29 @@ def run_batch(subs: Path, out: Path, course, specs, options: BatchOptions, on_re
     """Grade every student of `subs` into `out`; returns the summary (as in summary.json).
     `on_result(student_name, record, done, total)` is called after each student.
     Archives are unpacked into a private temporary folder, removed at the end."""
-    subs, out = Path(subs).resolve(), Path(out).resolve()
     with tempfile.TemporaryDirectory(prefix="gradewise-unpacked-") as unpacked:
-        plan = discover(subs, specs, Path(unpacked))
-        if not plan.students:
-            raise GradewiseError(f"{subs}: no student in it (expected a folder, an archive or "
-                                 f"a .py/.ipynb file per student; {len(plan.unmatched)} other "
-                                 "entries)")
-        if out == subs or subs in out.parents:
-            raise GradewiseError(f"--out {out} is inside the submissions folder: choose "
-                                 "another one")
-        out_files = Output(out)
-        records = out_files.previous(plan.students, specs, options.seed) if options.resume \
-            else {}
-        todo = [s for s in plan.students if s.name not in records]
-        total = len(plan.students)
-        state = {"records": records, "plan": plan, "specs": specs, "options": options}
-        out_files.write_tables(state)
-        if on_result:
-            on_result(None, None, len(records), total)
-        if todo:
-            _grade_all(todo, out_files, state, course, (subs, out, Path(unpacked)), on_result,
-                       total)
-        return out_files.write_tables(state)
+        return _run_batch(Path(subs).resolve(), Path(out).resolve(), Path(unpacked), course,
+                          specs, options, on_result)
+
+
+def _run_batch(subs, out, unpacked, course, specs, options, on_result):
+    plan = discover(subs, specs, unpacked)
+    if not plan.students:
+        raise GradewiseError(f"{subs}: no student in it (expected a folder, an archive or a "
+                             f".py/.ipynb file per student; {len(plan.unmatched)} other entries)")
+    if out == subs or subs in out.parents:
+        raise GradewiseError(f"--out {out} is inside the submissions folder: choose another one")
+    out_files = Output(out)
+    records = out_files.previous(plan.students, specs, options.seed) if options.resume else {}
+    todo = [s for s in plan.students if s.name not in records]
+    total = len(plan.students)
+    state = {"records": records, "plan": plan, "specs": specs, "options": options}
+    out_files.write_tables(state)
+    if on_result:
+        on_result(None, None, len(records), total)
+    if todo:
+        _grade_all(todo, out_files, state, course, (subs, out, unpacked), on_result, total)
+    return out_files.write_tables(state)
 
 
 def student_deadline(specs, limits) -> float:

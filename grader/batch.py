@@ -1,15 +1,20 @@
 """Grading a whole class: `grade batch SUBS/ --out DIR`.
 
     SUBS/<student>/exNN_slug.py|.ipynb   a folder per student, any subset of the exercises
+                                         (any depth; archives in it unpacked and searched)
     SUBS/<student>.py|.ipynb             one file per student holding several exercises
+    SUBS/<student>.zip|.tar.gz|.tgz|.tar one archive per student, searched like a folder
 
 The parent (this module's `run_batch`) finds the submissions and writes the output; it never
-loads a reference solution. Grading happens in `jobs` pool processes forked from it, each
-with its own `Grader`, whose sandbox forks before that pool process loads any solution: no
-process that runs student code ever had a solution in memory. A pool process sends back
-plain JSON. Every output file is written atomically (complete, then renamed into place) as
-soon as its student is graded, so a killed batch loses nothing already graded, and
-`resume=True` grades only the students without feedback yet.
+loads a reference solution. Finding them opens no file that is not a regular one, follows
+no link, and unpacks archives (`grader.archives`) into a private temporary folder; file names
+are matched to exercises by `grader.filenames`. Grading happens in `jobs` pool processes
+forked from it, each with its own `Grader`, whose sandbox forks before that pool process
+loads any solution: no process that runs student code ever had a solution in memory. A pool
+process sends back plain JSON, for each student within a deadline (`student_deadline`), or
+it is killed and replaced. Every output file is written atomically (complete, then renamed
+into place) as soon as its student is graded, so a killed batch loses nothing already
+graded, and `resume=True` grades only the students without feedback yet.
 """
 
 from __future__ import annotations
@@ -17,22 +22,51 @@ from __future__ import annotations
 import ast
 import json
 import os
-import re
 import select
+import signal
+import stat
 import sys
+import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .archives import (MAX_MEMBER_BYTES, ArchiveRefused, Budget, archive_suffix, file_kind,
+                       open_regular, unpack)
 from .errors import GradewiseError
+from .filenames import exercise_numbers, match_name
 from .gradebook import Output, feedback_markdown
 from .safetext import visible
 
-EXERCISE_FILE = re.compile(r"^ex0*(\d{1,2})(?:[_\-\s.].*)?\.(py|ipynb)$", re.IGNORECASE)
 SOURCE_SUFFIXES = (".py", ".ipynb")
 MAX_SOURCE_BYTES = 5 * 2 ** 20
 RETRIES = 1  # a student whose pool process died is graded once more before scoring 0
+MAX_FOLDER_DEPTH = 16  #: folders below a student's folder that are searched
+MAX_FOLDER_ENTRIES = 5000  #: files and folders of one student that are looked at
+MAX_NESTING = 1  #: an archive inside an archive is unpacked; one inside that is not
+SHOWN_CANDIDATES = 5  #: files not graded for an exercise, named (and compared) in its note
+# a student's deadline in the pool: the time limits of its exercises, with generous margins
+STUDENT_MARGIN_SECONDS = 60.0  #: reading the files, writing the record, a busy machine
+EXERCISE_MARGIN_SECONDS = 30.0  #: the solution, references, finite differences, diagnoses
+CALL_MARGIN_SECONDS = 5.0  #: per call: its grace, and a sandbox to restart after a crash
+REAP_SECONDS = 5.0  #: for a killed pool process to end
+NOT_FINISHED = ("grading did not finish within {seconds:.0f} s, so it was stopped: something "
+                "in this submission (or in the grader) kept it waiting. The rest of the class "
+                "was graded; ask your instructor to look at it.")
+
+NOTES = {
+    "several": "{count} files could be exercise {number}: `{graded}` was graded; not graded: "
+               "{others}. The grader takes the name closest to {stem}.py, then the file "
+               "least deep in folders and archives, then a .py before an .ipynb: to choose, "
+               "keep one file and name it {stem}.py or {stem}.ipynb.",
+    "unpacked": "`{archive}` was unpacked by the grader: the file graded came from it.",
+    "refused": "`{archive}` was not unpacked: {reason}.",
+    "missing_refused": "no {stem}.py or .ipynb was found, and {refused}. Upload your .py or "
+                       ".ipynb files themselves (or a .zip that holds them).",
+    "unusable": "{shown} could not be graded ({what}). Submit the file itself, named "
+                "{stem}.py or {stem}.ipynb.",
+}
 
 
 @dataclass
@@ -41,9 +75,29 @@ class Student:
     root: Path  #: the submissions folder; files are shown relative to it
     files: dict = field(default_factory=dict)  #: exercise number → Path
     whole: Path | None = None  #: one file holding several exercises
+    labels: dict = field(default_factory=dict)  #: str(Path) → shown name (unpacked files)
+    notes: dict = field(default_factory=dict)  #: exercise number → [note for the student]
+    missing: dict = field(default_factory=dict)  #: exercise number → why nothing was graded
 
     def shown(self, path: Path) -> str:
-        return path.relative_to(self.root).as_posix()
+        """`ada/ex01_softmax.py`, or `gus/submission.zip:gus/ex01_softmax.py` when unpacked."""
+        return self.labels.get(str(path)) or path.relative_to(self.root).as_posix()
+
+    def task(self) -> dict:
+        """As plain JSON, for a pool process (`Student.from_task` reads it back)."""
+        return {"name": self.name, "root": str(self.root),
+                "whole": str(self.whole) if self.whole else None,
+                "files": {str(n): str(p) for n, p in self.files.items()},
+                "labels": self.labels, "notes": {str(n): v for n, v in self.notes.items()},
+                "missing": {str(n): v for n, v in self.missing.items()}}
+
+    @classmethod
+    def from_task(cls, task: dict) -> "Student":
+        return cls(task["name"], Path(task["root"]),
+                   {int(n): Path(p) for n, p in task["files"].items()},
+                   Path(task["whole"]) if task["whole"] else None, task["labels"],
+                   {int(n): v for n, v in task["notes"].items()},
+                   {int(n): v for n, v in task["missing"].items()})
 
 
 @dataclass
@@ -52,91 +106,240 @@ class Plan:
     unmatched: list  #: {"path": ..., "reason": ...}, relative to SUBS
 
 
+@dataclass
+class _Found:
+    """One file of a student's submission: on disk (`path`), or only listed in an archive."""
+
+    name: str  #: its base name
+    shown: str  #: as the student and the instructor see it
+    path: Path | None
+    depth: int  #: folders and archives above it, within the student's submission
+    problem: str | None = None  #: why it cannot be graded
+    ignored: bool = False  #: hidden files and metadata: listed, never a candidate
+    archive: str | None = None  #: the archive it came from (shown)
+    refused: bool = False  #: an archive that could not be unpacked (`problem` says why)
+
+
 # -- finding the submissions ------------------------------------------------------------------
 
-def discover(subs: Path, specs) -> Plan:
-    """The students under `subs` and, for each, the file of each exercise in `specs`."""
+def discover(subs: Path, specs, unpack_into: Path) -> Plan:
+    """The students under `subs` and, for each, the file of each exercise in `specs`.
+    Archives are unpacked into `unpack_into`, a private folder of the caller's."""
     if not subs.is_dir():
         raise GradewiseError(f"{subs}: no such folder (expected one folder or file per student)")
     students, unmatched = {}, []
     entries = sorted(os.scandir(subs), key=lambda e: e.name)
     folders = {e.name for e in entries if e.is_dir(follow_symlinks=False)}
     for entry in entries:
-        rel = entry.name
-        if entry.name.startswith("."):
+        rel, path = entry.name, Path(entry.path)
+        mode = _mode(entry)
+        archive = archive_suffix(rel)
+        name = rel[:-len(archive)] if archive else path.stem
+        if rel.startswith("."):
             unmatched.append(_unmatched(rel, "hidden entry, not searched"))
-        elif entry.is_symlink():
-            unmatched.append(_unmatched(rel, "symbolic link, not followed"))
-        elif entry.is_dir(follow_symlinks=False):
-            students[entry.name] = student_from_folder(Path(entry.path), subs, specs, unmatched)
-        elif Path(entry.name).suffix.lower() in SOURCE_SUFFIXES and entry.is_file():
-            name = Path(entry.name).stem
-            if name in folders:
-                unmatched.append(_unmatched(rel, f"{name}/ is a folder too: that one is graded"))
-            elif name in students:
-                unmatched.append(_unmatched(rel, f"{name} has another file: "
-                                                 f"{students[name].whole.name} is graded"))
-            else:
-                students[name] = Student(name, subs, whole=Path(entry.path))
+        elif stat.S_ISDIR(mode):
+            students[rel] = student_from_folder(path, subs, specs, unmatched, unpack_into)
+        elif not stat.S_ISREG(mode):
+            unmatched.append(_unmatched(rel, f"{file_kind(mode)}, not followed or opened"))
+        elif not archive and path.suffix.lower() not in SOURCE_SUFFIXES:
+            unmatched.append(_unmatched(rel, "not a student folder, archive, .py or .ipynb file"))
+        elif name in folders:
+            unmatched.append(_unmatched(rel, f"{name}/ is a folder too: that one is graded"))
+        elif name in students:
+            unmatched.append(_unmatched(rel, f"{name} has another file or archive: that one "
+                                             "is graded"))
+        elif archive:  # an LMS download: one archive per student
+            student = Student(name, subs)
+            found = _unpacked([_Found(rel, rel, path, 0)], unpack_into, Budget())
+            _assign(student, found, specs, unmatched)
+            students[name] = student
         else:
-            unmatched.append(_unmatched(rel, "not a student folder, .py or .ipynb file"))
+            students[name] = Student(name, subs, whole=path)
     return Plan(sorted(students.values(), key=lambda s: s.name), unmatched)
 
 
-def student_from_folder(folder: Path, root: Path, specs, unmatched: list) -> Student:
-    """The student of one folder: the file of each exercise (the exact name `exNN_slug`
-    first, then `exNN…`, shallower first, .py before .ipynb); a folder whose only code file
-    has no exercise name holds every exercise. What matches nothing goes to `unmatched`."""
+def student_from_folder(folder: Path, root: Path, specs, unmatched: list,
+                        unpack_into: Path) -> Student:
+    """The student of one folder: the file of each exercise (see `_assign`), archives in it
+    unpacked into `unpack_into` and matched like its own files. What matches nothing goes
+    to `unmatched`; what the student should know goes to the student's notes."""
     student = Student(folder.name, root)
-    numbers = {spec.number: spec for spec in specs}
-    candidates, sources, others = {}, [], []
-    for path, depth, problem in _walk(folder):
-        shown = student.shown(path)
-        if problem:
-            unmatched.append(_unmatched(shown, problem))
-            continue
-        match = EXERCISE_FILE.match(path.name)
-        if match and int(match[1]) in numbers:
-            spec = numbers[int(match[1])]
-            exact = path.stem.lower() == spec.stem.lower()
-            rank = (not exact, depth, path.suffix.lower() != ".py", shown)
-            candidates.setdefault(spec.number, []).append((rank, path, shown))
-        elif path.suffix.lower() in SOURCE_SUFFIXES:
-            sources.append((path, shown, match))
-        else:
-            others.append(shown)
-    for number, found in candidates.items():
-        found.sort()
-        student.files[number] = found[0][1]
-        for _, _, shown in found[1:]:
-            unmatched.append(_unmatched(shown, f"exercise {number} is graded from "
-                                               f"{found[0][2]}"))
-    if not candidates and len(sources) == 1 and not sources[0][2]:
-        student.whole = sources[0][0]  # one notebook or module holding every exercise
-        sources = []
-    for path, shown, match in sources:
-        reason = (f"no exercise {int(match[1])} in this course (or not selected)" if match else
-                  "cannot tell which exercise: name it exNN_slug.py or .ipynb")
-        unmatched.append(_unmatched(shown, reason))
-    unmatched.extend(_unmatched(shown, "not a .py or .ipynb file") for shown in others)
+    walked = _walk(folder, root, unmatched)
+    _assign(student, _unpacked(walked, unpack_into, Budget()), specs, unmatched)
     return student
 
 
-def _walk(folder: Path, depth: int = 0):
-    """(path, depth, problem) of every file below `folder`, never following a link."""
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        path = Path(entry.path)
-        if entry.is_symlink():
-            yield path, depth, "symbolic link, not followed"
-        elif entry.is_dir(follow_symlinks=False):
-            if entry.name.startswith(".") or entry.name == "__pycache__":
-                yield path, depth, "hidden or cache folder, not searched"
-            else:
-                yield from _walk(path, depth + 1)
-        elif entry.name.startswith("."):
-            yield path, depth, "hidden file"
+def _assign(student: Student, found, specs, unmatched: list) -> None:
+    """Choose the file of each exercise among `found` (the best ranked name, see
+    `grader.filenames`; then the least deep; then .py before .ipynb); a submission whose
+    only code file has no exercise name holds every exercise."""
+    stems = {spec.number: spec.stem for spec in specs}
+    candidates, sources, refused = {}, [], []
+    for item in found:
+        suffix = Path(item.name).suffix.lower()
+        if item.refused:
+            refused.append(item)
+            unmatched.append(_unmatched(item.shown, f"archive not unpacked: {item.problem}"))
+        elif item.ignored or suffix not in SOURCE_SUFFIXES:
+            unmatched.append(_unmatched(item.shown, item.problem or "not a .py or .ipynb file"))
+        elif (match := match_name(Path(item.name).stem, stems)) and match.number in stems:
+            rank = (item.problem is not None, match.tier, match.marks, item.depth,
+                    suffix != ".py", item.shown)
+            candidates.setdefault(match.number, []).append((rank, item))
+        elif item.problem:
+            unmatched.append(_unmatched(item.shown, item.problem))
         else:
-            yield path, depth, None
+            sources.append((item, exercise_numbers(Path(item.name).stem)))
+    for number, ranked in candidates.items():
+        _choose(student, number, stems[number], [item for _, item in sorted(ranked)], unmatched)
+    if not candidates and len(sources) == 1 and not sources[0][1]:
+        whole = sources[0][0]  # one notebook or module holding every exercise
+        student.whole, sources = whole.path, []
+        student.labels.update(_label(whole))
+        for number in stems if whole.archive else ():
+            student.notes.setdefault(number, []).append(NOTES["unpacked"].format(
+                archive=whole.archive))
+    for number, stem in stems.items() if refused else ():
+        if student.whole or number in student.files:
+            student.notes.setdefault(number, []).extend(
+                NOTES["refused"].format(archive=r.shown, reason=r.problem) for r in refused)
+        elif number not in student.missing:
+            student.missing[number] = NOTES["missing_refused"].format(
+                stem=stem, refused=" and ".join(
+                    f"{r.shown} could not be unpacked ({r.problem})" for r in refused))
+    for item, numbers in sources:
+        reason = ("cannot tell which exercise: name it exNN_slug.py or .ipynb" if not numbers
+                  else f"names exercises {', '.join(map(str, sorted(numbers)))}: cannot tell"
+                  if len(numbers) > 1 else
+                  f"no exercise {numbers.pop()} in this course (or not selected)")
+        unmatched.append(_unmatched(item.shown, reason))
+
+
+def _choose(student: Student, number: int, stem: str, ranked: list, unmatched: list) -> None:
+    best, others = ranked[0], ranked[1:]
+    if best.problem is not None:  # nothing usable: say why, rather than "not submitted"
+        student.missing[number] = NOTES["unusable"].format(shown=best.shown, stem=stem,
+                                                           what=best.problem)
+        unmatched.extend(_unmatched(item.shown, item.problem) for item in ranked)
+        return
+    student.files[number] = best.path
+    student.labels.update(_label(best))
+    notes = student.notes.setdefault(number, [])
+    if best.archive:
+        notes.append(NOTES["unpacked"].format(archive=best.archive))
+    for item in others:
+        unmatched.append(_unmatched(item.shown, item.problem or
+                                    f"exercise {number} is graded from {best.shown}"))
+    if others:
+        digest = _digest(best.path)
+        described = [f"`{item.shown}` ({item.problem or _compared(digest, item.path)})"
+                     for item in others[:SHOWN_CANDIDATES]]
+        if len(others) > SHOWN_CANDIDATES:
+            described.append(f"and {len(others) - SHOWN_CANDIDATES} more")
+        notes.append(NOTES["several"].format(count=len(ranked), number=number, stem=stem,
+                                             graded=best.shown, others=", ".join(described)))
+
+
+def _label(item: _Found) -> dict:
+    return {str(item.path): item.shown} if item.archive else {}
+
+
+def _compared(digest, path: Path) -> str:
+    other = _digest(path)
+    if digest is None or other is None:
+        return "not compared"
+    return "same content" if other == digest else "different content"
+
+
+def _digest(path: Path) -> str | None:
+    """sha256 of a regular file of at most MAX_MEMBER_BYTES, read without blocking; None
+    when it is not one."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open_regular(path, MAX_MEMBER_BYTES) as fh:
+            while chunk := fh.read(1 << 16):
+                digest.update(chunk)
+    except (ArchiveRefused, OSError):
+        return None
+    return digest.hexdigest()
+
+
+def _mode(entry) -> int:
+    try:
+        return entry.stat(follow_symlinks=False).st_mode
+    except OSError:
+        return 0  # vanished meanwhile: neither a folder nor a regular file
+
+
+def _walk(folder: Path, root: Path, unmatched: list, depth: int = 0, seen=None):
+    """A `_Found` for every file below `folder`, from `lstat` alone (no link followed, no
+    file opened); at most MAX_FOLDER_DEPTH deep and MAX_FOLDER_ENTRIES entries (`seen`
+    counts them across the recursion)."""
+    seen = seen if seen is not None else [0]
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        unmatched.append(_unmatched(_rel(folder, root), f"cannot list it ({exc.strerror})"))
+        return
+    for entry in entries:
+        path, name = Path(entry.path), entry.name
+        shown = _rel(path, root)
+        seen[0] += 1
+        if seen[0] > MAX_FOLDER_ENTRIES:
+            unmatched.append(_unmatched(_rel(folder, root), f"more than {MAX_FOLDER_ENTRIES} "
+                                                            "files: the rest was not searched"))
+            return
+        mode = _mode(entry)
+        if stat.S_ISDIR(mode):
+            if name.startswith(".") or name in ("__pycache__", "__MACOSX"):
+                yield _Found(name, shown, None, depth, "hidden, cache or metadata folder, not "
+                                                 "searched", ignored=True)
+            elif depth >= MAX_FOLDER_DEPTH:
+                yield _Found(name, shown, None, depth, "folder nested too deeply, not searched",
+                             ignored=True)
+            else:
+                yield from _walk(path, root, unmatched, depth + 1, seen)
+        elif name.startswith("."):
+            yield _Found(name, shown, None, depth, "hidden file", ignored=True)
+        elif stat.S_ISLNK(mode):
+            yield _Found(name, shown, path, depth, "symbolic link, not followed")
+        elif not stat.S_ISREG(mode):
+            yield _Found(name, shown, path, depth, f"{file_kind(mode)}, not a regular file")
+        else:
+            yield _Found(name, shown, path, depth)
+
+
+def _unpacked(found, into: Path, budget: Budget, nesting: int = 0):
+    """`found`, with each archive replaced by its members (unpacked into a folder of its
+    own below `into`); an archive that cannot be unpacked stays, with the reason."""
+    for item in found:
+        if item.problem is not None or item.path is None or not archive_suffix(item.name):
+            yield item
+            continue
+        if nesting > MAX_NESTING:
+            yield replace(item, problem="an archive inside an archive inside an archive is "
+                                        "not opened", refused=True)
+            continue
+        try:
+            members = unpack(item.path, Path(tempfile.mkdtemp(dir=into)), _wanted, budget)
+        except ArchiveRefused as exc:
+            yield replace(item, problem=str(exc), refused=True)
+            continue
+        yield from _unpacked([_Found(m.name.rsplit("/", 1)[-1], f"{item.shown}:{m.name}",
+                                     m.path, item.depth + 1 + m.name.count("/"), m.problem,
+                                     m.ignored, archive=item.shown) for m in members],
+                             into, budget, nesting + 1)
+
+
+def _wanted(name: str) -> bool:
+    """Members worth writing to disk: code to grade, and archives one level down."""
+    return Path(name).suffix.lower() in SOURCE_SUFFIXES or archive_suffix(name) is not None
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
 
 
 def _unmatched(path: str, reason: str) -> dict:
@@ -169,7 +372,8 @@ def grade_student(grader, specs, student: Student) -> list:
     for spec in specs:
         path = student.whole or student.files.get(spec.number)
         if path is None:
-            reason = f"not submitted: no {spec.stem}.py or .ipynb in {student.name}/"
+            reason = student.missing.get(spec.number) or \
+                f"not submitted: no {spec.stem}.py or .ipynb in {student.name}/"
             results.append(_ungraded(spec, reason, submitted=False))
             continue
         shown = student.shown(path)
@@ -192,6 +396,8 @@ def grade_student(grader, specs, student: Student) -> list:
             result = _ungraded(spec, f"the grader failed on this file ({type(exc).__name__}: "
                                      f"{exc}); please report it", submitted=True)
         results.append(result)
+    for result in results:  # which file was graded, among which; what came from an archive
+        result.notes.extend(student.notes.get(result.exercise, []))
     return results
 
 
@@ -264,6 +470,7 @@ class _Worker:
     task_fd: int  #: where students are sent, one JSON line each
     student: Student | None = None  #: the one being graded
     pending: bytes = b""  #: the start of a result line
+    deadline: float = 0.0  #: time.monotonic() by which its student must be graded
 
 
 class _Pool:
@@ -307,14 +514,12 @@ class _Pool:
     def busy_count(self) -> int:
         return sum(w.student is not None for w in self.workers.values())
 
-    def send(self, fd, student: Student):
+    def send(self, fd, student: Student, seconds: float):
+        """Give `student` to the idle pool process `fd`, to be graded within `seconds`."""
         worker = self.workers[fd]
-        worker.student = student
-        task = {"name": student.name, "root": str(student.root),
-                "whole": str(student.whole) if student.whole else None,
-                "files": {str(n): str(p) for n, p in student.files.items()}}
+        worker.student, worker.deadline = student, time.monotonic() + seconds
         try:
-            os.write(worker.task_fd, (json.dumps(task) + "\n").encode())
+            os.write(worker.task_fd, (json.dumps(student.task()) + "\n").encode())
         except OSError:
             pass  # it died: `receive` sees the end of its pipe
 
@@ -336,14 +541,26 @@ class _Pool:
                 worker.student = None
         return [(s, r) for s, r in done if s is not None]
 
-    def _bury(self, fd):
+    def overdue(self) -> list:
+        """The students whose pool process is past its deadline; those processes are killed
+        (their sandboxes die with them) and replaced by `replace_dead`."""
+        now, late = time.monotonic(), []
+        for fd, worker in list(self.workers.items()):
+            if worker.student is not None and now > worker.deadline:
+                late.append(worker.student)
+                self._bury(fd, kill=True)
+        return late
+
+    def _bury(self, fd, kill: bool = False):
         worker = self.workers.pop(fd)
+        if kill:
+            try:
+                os.kill(worker.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         os.close(fd)
         os.close(worker.task_fd)
-        try:
-            os.waitpid(worker.pid, 0)
-        except ChildProcessError:
-            pass
+        _reap(worker.pid)
 
     def replace_dead(self, wanted: int):
         while len(self.workers) < wanted:
@@ -351,12 +568,21 @@ class _Pool:
 
     def close(self):
         for fd in list(self.workers):
-            if self.workers[fd].student is not None:  # interrupted mid-student: stop it now
-                try:
-                    os.kill(self.workers[fd].pid, 9)
-                except ProcessLookupError:
-                    pass
-            self._bury(fd)
+            # interrupted mid-student: stop it now; an idle one ends at the end of its tasks
+            self._bury(fd, kill=self.workers[fd].student is not None)
+
+
+def _reap(pid: int, patience: float = REAP_SECONDS) -> None:
+    """Wait for a pool process to end, at most `patience` seconds once it should have (a
+    process stuck in the kernel, on a hung network file system, cannot stall the batch)."""
+    give_up = time.monotonic() + patience
+    while True:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] or time.monotonic() > give_up:
+                return
+        except ChildProcessError:
+            return
+        time.sleep(0.01)
 
 
 def _pool_main(task_fd, result_fd, course, specs, seed, limits, hide):
@@ -371,9 +597,7 @@ def _pool_main(task_fd, result_fd, course, specs, seed, limits, hide):
     with Grader(course, seed=seed, limits=limits, hide=hide) as grader:
         for line in tasks:
             task = json.loads(line)
-            student = Student(task["name"], Path(task["root"]),
-                              {int(n): Path(p) for n, p in task["files"].items()},
-                              Path(task["whole"]) if task["whole"] else None)
+            student = Student.from_task(task)
             started = time.monotonic()
             graded = grade_student(grader, specs, student)
             record = record_of(student, graded, seed, grader.sandbox.isolation)
@@ -399,16 +623,23 @@ class BatchOptions:
     seed: int = 0
     limits: object = None  #: sandbox.Limits
     resume: bool = False
+    deadline: float = 0.0  #: seconds to grade one student (0: `student_deadline` of the specs)
 
 
 def run_batch(subs: Path, out: Path, course, specs, options: BatchOptions, on_result=None):
     """Grade every student of `subs` into `out`; returns the summary (as in summary.json).
-    `on_result(student_name, record, done, total)` is called after each student."""
-    subs, out = Path(subs).resolve(), Path(out).resolve()
-    plan = discover(subs, specs)
+    `on_result(student_name, record, done, total)` is called after each student.
+    Archives are unpacked into a private temporary folder, removed at the end."""
+    with tempfile.TemporaryDirectory(prefix="gradewise-unpacked-") as unpacked:
+        return _run_batch(Path(subs).resolve(), Path(out).resolve(), Path(unpacked), course,
+                          specs, options, on_result)
+
+
+def _run_batch(subs, out, unpacked, course, specs, options, on_result):
+    plan = discover(subs, specs, unpacked)
     if not plan.students:
-        raise GradewiseError(f"{subs}: no student in it (expected a folder or a .py/.ipynb file "
-                             f"per student; {len(plan.unmatched)} other entries)")
+        raise GradewiseError(f"{subs}: no student in it (expected a folder, an archive or a "
+                             f".py/.ipynb file per student; {len(plan.unmatched)} other entries)")
     if out == subs or subs in out.parents:
         raise GradewiseError(f"--out {out} is inside the submissions folder: choose another one")
     out_files = Output(out)
@@ -420,32 +651,60 @@ def run_batch(subs: Path, out: Path, course, specs, options: BatchOptions, on_re
     if on_result:
         on_result(None, None, len(records), total)
     if todo:
-        _grade_all(todo, out_files, state, course, subs, out, on_result, total)
+        _grade_all(todo, out_files, state, course, (subs, out, unpacked), on_result, total)
     return out_files.write_tables(state)
 
 
-def _grade_all(todo, out_files, state, course, subs, out, on_result, total):
+def student_deadline(specs, limits) -> float:
+    """Seconds a pool process may take to grade one student before it is killed: per
+    exercise, the import time limit once more than it has calls (a sandbox restarted after
+    a call that crashed it imports the file again), every call's time limit plus
+    CALL_MARGIN_SECONDS, and EXERCISE_MARGIN_SECONDS; then STUDENT_MARGIN_SECONDS. Only
+    something stuck (a read that never ends, a grader bug) comes near it."""
+    total = STUDENT_MARGIN_SECONDS
+    for spec in specs:
+        calls = {}  # as Grader._plan makes them: one per function and case, the longest limit
+        for check in spec.checks:
+            timeout = check.timeout or limits.call_timeout
+            for case in spec.cases_for(check):
+                key = (check.function, case.name)
+                calls[key] = max(calls.get(key, 0.0), timeout)
+        total += (len(calls) + 1) * limits.import_timeout + EXERCISE_MARGIN_SECONDS + \
+            sum(calls.values()) + CALL_MARGIN_SECONDS * len(calls)
+    return total
+
+
+def _grade_all(todo, out_files, state, course, hide, on_result, total):
+    from .grading import Limits  # numpy and the engine, once, shared by the forks
+
     options, specs, records = state["options"], state["specs"], state["records"]
     jobs = max(1, min(options.jobs or len(os.sched_getaffinity(0)), len(todo)))
-    from . import grading  # noqa: F401  (numpy and the engine, once, shared by the forks)
-    pool = _Pool(jobs, course, specs, options.seed, options.limits, hide=(subs, out))
+    deadline = options.deadline or student_deadline(specs, options.limits or Limits())
+    pool = _Pool(jobs, course, specs, options.seed, options.limits, hide=hide)
     queue, attempts = list(todo), Counter()
+
+    def zero(student, reason):
+        record = record_of(student, [_ungraded(spec, reason, submitted=True)
+                                     for spec in specs], options.seed)
+        record["markdown"] = feedback_markdown(record, [])
+        return record
+
     try:
         while queue or pool.busy_count():
             for fd in pool.idle():
                 if queue:
-                    pool.send(fd, queue.pop(0))
-            for student, record in pool.receive(timeout=1.0):
+                    pool.send(fd, queue.pop(0), deadline)
+            done = pool.receive(timeout=1.0)
+            done += [(student, zero(student, NOT_FINISHED.format(seconds=deadline)))
+                     for student in pool.overdue()]
+            for student, record in done:
                 if record is None:
                     attempts[student.name] += 1
                     if attempts[student.name] <= RETRIES:
                         queue.insert(0, student)
                         continue
-                    record = record_of(student, [_ungraded(spec, "the grading process died "
-                                                           "while grading this submission",
-                                                           submitted=True) for spec in specs],
-                                       options.seed)
-                    record["markdown"] = feedback_markdown(record, [])
+                    record = zero(student, "the grading process died while grading this "
+                                           "submission")
                 out_files.feedback(student.name, record)
                 records[student.name] = record
                 out_files.write_tables(state)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -161,11 +162,14 @@ def grade_submission(root: Path) -> dict:
     submission = root / "submission"
     limits = Limits(call_timeout=float(config.get("call_timeout") or 5.0))
     hide = (submission, root / "results", root / "source")
-    with Grader(find_course(), seed=int(config.get("seed") or 0), limits=limits,
-                hide=hide) as grader:
+    # an uploaded archive is unpacked into a private folder, as `grade batch` does
+    with tempfile.TemporaryDirectory(prefix="gradewise-unpacked-") as unpacked, \
+            Grader(find_course(), seed=int(config.get("seed") or 0), limits=limits,
+                   hide=(*hide, unpacked)) as grader:
         specs = [grader.course.find(str(n)) for n in config["exercises"]]
         unmatched: list = []
-        student = student_from_folder(submission, submission, specs, unmatched) \
+        student = student_from_folder(submission, submission, specs, unmatched,
+                                      Path(unpacked)) \
             if submission.is_dir() else Student("submission", submission)
         public = grade_student(grader, specs, student)
         hidden = None

@@ -36,9 +36,12 @@ def run_autograder(zip_path: Path, root: Path, files: dict) -> dict:
     """Lay out `root` as Gradescope's /autograder and run run_autograder in it."""
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(root / "source")
-    for name, text in files.items():
+    for name, data in files.items():
         (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / "submission" / name).write_text(text)
+        if isinstance(data, bytes):
+            (root / "submission" / name).write_bytes(data)
+        else:
+            (root / "submission" / name).write_text(data)
     (root / "submission").mkdir(exist_ok=True)
     env = {**os.environ, "GRADEWISE_AUTOGRADER_ROOT": str(root), "GRADEWISE_PYTHON": sys.executable}
     done = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env,
@@ -87,3 +90,27 @@ def test_a_wrong_submission_says_what_is_wrong(autograder_zip, tmp_path):
     ex2 = [t for t in results["tests"] if t["name"].startswith("Exercise 2")]
     assert ex2 and all(t["score"] == 0 and "not submitted" in t["output"] for t in ex2)
     assert "notes.txt" in results["output"]
+
+
+def test_an_uploaded_zip_and_drive_names_are_graded_like_in_grade_batch(autograder_zip, tmp_path):
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr(f"homework/Copy of {EX1.stem} (1).py", solution_source(EX1))
+        zf.writestr(f"__MACOSX/homework/._{EX1.stem}.py", "metadata")
+    results = run_autograder(autograder_zip, tmp_path / "autograder", {
+        "homework.zip": buffer.getvalue(), f"{EX2.stem} - Copy.py": solution_source(EX2)})
+    assert results["score"] == pytest.approx(EX1.points + EX2.points)
+    assert f"homework.zip:homework/Copy of {EX1.stem} (1).py" in results["output"]
+    assert "`homework.zip` was unpacked" in results["output"]
+    assert "__MACOSX" in results["output"]  # listed among the files not graded
+
+
+def test_a_broken_upload_is_explained_not_called_missing(autograder_zip, tmp_path):
+    results = run_autograder(autograder_zip, tmp_path / "autograder", {
+        "homework.zip": b"PK\3\4 cut short by the upload"})
+    assert results["score"] == 0
+    ex1 = [t for t in results["tests"] if t["name"].startswith("Exercise 1")]
+    assert all("homework.zip could not be unpacked" in t["output"] for t in ex1)
+    assert not any("not submitted" in t["output"] for t in ex1)

@@ -14,7 +14,8 @@ DEFAULT_SEED = 0
 
 
 def build_inputs(spec: Spec, case: Case, seed: int, solution) -> dict:
-    """The named inputs of `case`: literals, random draws and the solution's generator.
+    """The named inputs of `case`: literals, random draws and the solution's generator,
+    then, under any seed but `DEFAULT_SEED`, the case's `vary` steps (grader.variants).
 
     Built-in draws use Python's `random` (importing numpy.random costs more than a whole
     grading run of a small exercise); a solution's generator gets a numpy Generator."""
@@ -23,6 +24,9 @@ def build_inputs(spec: Spec, case: Case, seed: int, solution) -> dict:
     if case.generate:
         numpy_rng = np.random.default_rng([seed, spec.number, zlib.crc32(case.name.encode())])
         inputs.update(getattr(solution, case.generate)(numpy_rng, **case.dims))
+    if case.vary and seed != DEFAULT_SEED:  # the public cases stay exactly as written
+        from .variants import vary_inputs
+        inputs = vary_inputs(spec, case, inputs, seed)
     return inputs
 
 

@@ -91,8 +91,8 @@ class Variation:
         distribution with the same zeros);
       - `relabel: [LOW, HIGH]`: integer inputs: a one-to-one map of their distinct values
         to values drawn in LOW..HIGH−1 (equal stays equal, different stays different).
-    `each: true` draws one factor, offset or sign per entry instead of one for all (the
-    inputs named must then have the same shape: entries at the same position share it).
+    `each: true` draws one factor, offset or sign per entry of every input named, instead
+    of one for all.
     Keep what the case tests with the choice of steps and ranges: shift tied entries
     together, keep ±1e4 beyond ±709 with a range of sizes, keep zeros with `scale`.
     """
@@ -100,7 +100,7 @@ class Variation:
     op: str  #: permute | scale | shift | sign | normalize | relabel
     arg: object  #: the operation's value: an axis, `[low, high]` or `true`
     inputs: tuple[str, ...] = ()  #: inputs changed together; default: every literal one
-    each: bool = False  #: scale, shift, sign: one draw per entry
+    each: bool = False  #: scale, shift, sign: one draw per entry of every input
     labels: tuple[str, ...] = ()  #: permute: integer inputs holding positions along AXIS, remapped to follow them
     keep: tuple[int, ...] = ()  #: permute: positions that stay; relabel: values that map to themselves (and that no other value takes)
 
@@ -348,10 +348,9 @@ class _SpecReader:
         else:
             arg = True
         each = self._get(path, raw, "each", bool, False)
-        shapes = {f[0] if each else f[0][arg] for _, f in known} if each or op == "permute" else ()
-        if len(shapes) > 1:
-            raise self.doc.error(path + ("inputs",), "the inputs must have the same "
-                                 + ("shape" if each else f"length along axis {arg}") + ": "
+        if op == "permute" and len({form[0][arg] for _, form in known}) > 1:
+            raise self.doc.error(path + ("inputs",), f"the inputs must have the same length "
+                                 f"along axis {arg}: "
                                  + ", ".join(f"{name} {form[0]}" for name, form in known))
         labels = tuple(self._get(path, raw, "labels", list, []))
         for j, name in enumerate(labels):

@@ -3,13 +3,14 @@
 A literal case (the ±1e4 logits, a tie, a saturated unit) is the same for every seed unless
 its spec says how it varies; without a variant, a submission holding a table of the public
 cases' answers would keep their points under `grade gradescope --hidden-seed`. Each step
-(`grader.spec.Variation`) draws once, from Python's `random` seeded by the seed and the case
-(importing numpy.random costs more than grading a small exercise), and changes every input
-it names with that one draw, so that ties stay ties and paired inputs stay paired.
+(`grader.spec.Variation`) draws from Python's `random` seeded by the seed and the case
+(importing numpy.random costs more than grading a small exercise) and, unless it says
+`each`, changes every input it names with one draw: ties stay ties, pairs stay pairs.
 """
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -70,7 +71,7 @@ def _permute(step: Variation, named: dict, inputs: dict, rng) -> dict:
 
 
 def _scale(step, named, inputs, rng):
-    return _combine(step, named, lambda: rng.uniform(*step.arg), np.multiply)
+    return _combine(step, named, lambda: _uniform(rng, *step.arg), np.multiply)
 
 
 def _shift(step, named, inputs, rng):
@@ -80,11 +81,12 @@ def _shift(step, named, inputs, rng):
                       "must be integers")
     if integral:
         return _combine(step, named, lambda: rng.randint(*map(int, step.arg)), np.add)
-    return _combine(step, named, lambda: rng.uniform(*step.arg), np.add)
+    return _combine(step, named, lambda: _uniform(rng, *step.arg), np.add)
 
 
 def _sign(step, named, inputs, rng):
-    return _combine(step, named, lambda: rng.choice((-1, 1)), np.multiply)
+    # + 0 turns the −0.0 of a flipped zero into 0.0: a student reading the case sees 0
+    return _combine(step, named, lambda: rng.choice((-1, 1)), lambda v, s: np.multiply(v, s) + 0)
 
 
 def _normalize(step, named, inputs, rng):
@@ -114,16 +116,27 @@ STEPS = {"permute": _permute, "scale": _scale, "shift": _shift, "sign": _sign,
 
 def _combine(step, named, draw, operation) -> dict:
     """Apply `operation(value, draw)`: one draw for all, or one per entry with `each`."""
-    if step.each:
-        shapes = {np.shape(v) for v in named.values()}
-        if len(shapes) != 1:
-            raise _Misfit(f"{step.op} with each: true needs inputs of one shape, got {shapes}")
-        shape = shapes.pop()
-        drawn = np.array([draw() for _ in range(int(np.prod(shape, dtype=np.int64)))]).reshape(shape)
-    else:
-        drawn = draw()
-    return {name: _like(value, np.asarray(operation(value, drawn)).astype(_dtype(value)))
-            for name, value in named.items()}
+    drawn = None if step.each else draw()
+    out = {}
+    for name, value in named.items():
+        if step.each:
+            drawn = np.reshape([draw() for _ in range(np.size(value))], np.shape(value))
+        out[name] = _like(value, _tidy(np.asarray(operation(value, drawn)).astype(_dtype(value))))
+    return out
+
+
+def _tidy(array):
+    """Floats to 12 significant digits: 1 + (−0.2131) reads 0.7869, not 0.7868999999999999."""
+    if array.dtype.kind != "f":
+        return array
+    return np.array([float(f"{v:.12g}") for v in array.ravel()]).reshape(array.shape)
+
+
+def _uniform(rng, low, high) -> float:
+    """A draw in [low, high], rounded to about a thousandth of the range: the variant reads
+    like a hand-written case (x = 1.3176, not 1.317602967...) in a student's report."""
+    digits = max(0, math.ceil(-math.log10((high - low) / 1000))) if high > low else 0
+    return round(rng.uniform(low, high), digits)
 
 
 def _like(original, array):

@@ -526,7 +526,7 @@ class _SpecReader:
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list",
-               dict: "a mapping"}
+               dict: "a mapping", bool: "true or false"}
 _KIND_NAMES = {"f": "float", "i": "integer", "b": "boolean"}
 
 

@@ -82,7 +82,7 @@ class Variation:
 
     Exactly one operation key:
       - `permute: AXIS`: shuffle the positions along AXIS (the same shuffle for every
-        input); never the identity when a shuffle can change the inputs;
+        input), one that changes the inputs when one can;
       - `scale: [LOW, HIGH]`: multiply by a factor drawn in [LOW, HIGH] (float inputs);
       - `shift: [LOW, HIGH]`: add an offset drawn in [LOW, HIGH] (an integer one for
         integer inputs);
@@ -207,7 +207,7 @@ VARY_OPS = {
     "sign": ("true", ("each",)),
     "relabel": ("range", ("keep",)),
 }
-# the kinds of input an operation takes, when not every number ("fi"): f float, i int, b bool
+# the kinds of input an operation takes (f float, i integer, b bool), when not "fi"
 VARY_KINDS = {"scale": ("f", "float"), "normalize": ("f", "float"), "relabel": ("i", "integer"),
               "permute": ("fib", "array")}
 
@@ -318,51 +318,49 @@ class _SpecReader:
         if len(ops) != 1:
             raise self.doc.error(path, "expected exactly one of " + ", ".join(VARY_OPS))
         op = ops[0]
-        takes, extra = VARY_OPS[op]
-        self._keys(path, raw, required=(op,), optional=("inputs",) + extra)
+        self._keys(path, raw, required=(op,), optional=("inputs",) + VARY_OPS[op][1])
         literals = {name: _literal_form(value) for name, value in case.inputs.items()}
         names = tuple(self._get(path, raw, "inputs", list,
                                 [name for name, form in literals.items() if form]))
         if not names:
             raise self.doc.error(path, "the case has no literal numbers or arrays: name the "
                                  "inputs to vary (inputs: [...])")
-        forms = [self._vary_target(path + ("inputs", j), name, literals, case)
-                 for j, name in enumerate(names)]
-        known = [(name, form) for name, form in zip(names, forms) if form]  # the generated ones are checked when built
-        kinds, kind_name = VARY_KINDS.get(op, ("fi", "numeric"))
-        for j, (name, form) in enumerate(zip(names, forms)):
-            if form and form[1] not in kinds:
-                raise self.doc.error(path + ("inputs", j), f"{op} needs {kind_name} inputs; "
-                                     f"{name!r} is {_KIND_NAMES[form[1]]}")
-        if takes == "axis":
-            arg = self._get(path, raw, op, int)
-            for name, (shape, _) in known:
-                if not -len(shape) <= arg < len(shape):
-                    raise self.doc.error(path + (op,), f"axis {arg} is out of range for "
-                                         f"{name!r} of shape {shape}")
-        elif takes == "range":
-            integral = op == "relabel" or op == "shift" and any(f[1] == "i" for _, f in known)
-            arg = self._range(path + (op,), raw[op], integral, strict=op == "relabel")
-        elif raw[op] is not True:
-            raise self.doc.error(path + (op,), f"expected true, got {raw[op]!r}")
-        else:
-            arg = True
-        each = self._get(path, raw, "each", bool, False)
-        if op == "permute" and len({form[0][arg] for _, form in known}) > 1:
-            raise self.doc.error(path + ("inputs",), f"the inputs must have the same length "
-                                 f"along axis {arg}: "
-                                 + ", ".join(f"{name} {form[0]}" for name, form in known))
+        kinds = VARY_KINDS.get(op, ("fi", "numeric"))
+        shapes = {name: self._vary_target(path + ("inputs", j), name, literals, case, op, kinds)
+                  for j, name in enumerate(names)}
+        known = {name: shape for name, shape in shapes.items() if shape is not None}
         labels = tuple(self._get(path, raw, "labels", list, []))
         for j, name in enumerate(labels):
-            form = self._vary_target(path + ("labels", j), name, literals, case)
-            if form and form[1] != "i":
-                raise self.doc.error(path + ("labels", j), f"labels must be integer inputs; "
-                                     f"{name!r} is {_KIND_NAMES[form[1]]}")
+            self._vary_target(path + ("labels", j), name, literals, case, "labels",
+                              ("i", "integer"))
         keep = tuple(self._get(path, raw, "keep", list, []))
         for j, value in enumerate(keep):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise self.doc.error(path + ("keep", j), f"expected an integer, got {value!r}")
-        return Variation(op, arg, names, each, labels, keep)
+        return Variation(op, self._vary_arg(path, raw, op, known, literals), names,
+                         self._get(path, raw, "each", bool, False), labels, keep)
+
+    def _vary_arg(self, path, raw, op, known, literals):
+        """The value of a `vary` step's operation, checked against its literal inputs."""
+        takes, value = VARY_OPS[op][0], raw[op]
+        if takes == "true":
+            if value is not True:
+                raise self.doc.error(path + (op,), f"expected true, got {value!r}")
+            return True
+        if takes == "range":
+            integral = op == "relabel" or op == "shift" and any(
+                literals[name][1] == "i" for name in known)
+            return self._range(path + (op,), value, integral, strict=op == "relabel")
+        axis = self._get(path, raw, op, int)
+        for name, shape in known.items():
+            if not -len(shape) <= axis < len(shape):
+                raise self.doc.error(path + (op,), f"axis {axis} is out of range for "
+                                     f"{name!r} of shape {shape}")
+        if op == "permute" and len({shape[axis] for shape in known.values()}) > 1:
+            raise self.doc.error(path + ("inputs",), f"the inputs must have the same length "
+                                 f"along axis {axis}: "
+                                 + ", ".join(f"{name} {shape}" for name, shape in known.items()))
+        return axis
 
     def _range(self, path, value, integral, strict):
         kinds = (int,) if integral else (int, float)
@@ -373,10 +371,15 @@ class _SpecReader:
                                  f"high{' (integers)' if integral else ''}, got {value!r}")
         return tuple(value)
 
-    def _vary_target(self, path, name, literals, case):
-        """(shape, kind) of a literal input; None for one the generator will make."""
+    def _vary_target(self, path, name, literals, case, what, kinds):
+        """The shape of a literal input `vary` may change; None for one the generator makes
+        (checked when built)."""
         if name in literals and literals[name]:
-            return literals[name]
+            shape, kind = literals[name]
+            if kind not in kinds[0]:
+                raise self.doc.error(path, f"{what} needs {kinds[1]} inputs; {name!r} is "
+                                     f"{_KIND_NAMES[kind]}")
+            return shape
         if name in literals:
             raise self.doc.error(path, f"{name!r} is not a literal number or array "
                                  "(random draws change with the seed already)")

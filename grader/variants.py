@@ -34,11 +34,12 @@ def vary_inputs(spec: Spec, case: Case, inputs: dict, seed: int) -> dict:
         if missing:
             raise spec.error(path, f"case {case.name!r} has no input {missing[0]!r}")
         kinds, kind_name = VARY_KINDS.get(step.op, ("fi", "numeric"))
-        wrong = [n for n in step.inputs if not isinstance(inputs[n], list)
-                 and _kind(inputs[n]) not in kinds]
-        if wrong:
-            raise spec.error(path, f"case {case.name!r}: {step.op} needs {kind_name} inputs; "
-                             f"{wrong[0]!r} is {_dtype(inputs[wrong[0]])}")
+        for name in step.inputs:
+            value = inputs[name]
+            if isinstance(value, (list, dict)) or _kind(value) not in kinds:
+                what = type(value).__name__ if isinstance(value, (list, dict)) else _dtype(value)
+                raise spec.error(path, f"case {case.name!r}: {step.op} needs {kind_name} "
+                                 f"inputs; {name!r} is {what}")
         try:
             inputs.update(STEPS[step.op](step, {n: inputs[n] for n in step.inputs}, inputs, rng))
         except _Misfit as exc:
@@ -150,7 +151,7 @@ def _dtype(value):
 
 
 def _kind(value) -> str:
-    """'f' (float), "i" (integer), "b" (boolean), or numpy's kind of anything else."""
+    """f (float), i (integer, signed or not), b (boolean), or numpy's kind of anything else."""
     return "i" if _dtype(value).kind in "iu" else _dtype(value).kind
 
 
@@ -158,8 +159,8 @@ def _integers(value):
     """Every integer of an integer input: a number, an array, or a list of arrays."""
     if isinstance(value, list):
         return [v for item in value for v in _integers(item)]
-    if _kind(value) not in "iu":
-        raise _Misfit(f"expected integers, got {np.asarray(value).dtype}")
+    if _kind(value) != "i":
+        raise _Misfit(f"expected integers, got {_dtype(value)}")
     return np.asarray(value).ravel().tolist()
 
 
@@ -168,7 +169,7 @@ def _map_integers(value, table, length):
     if isinstance(value, list):
         return [_map_integers(item, table, length) for item in value]
     array = np.asarray(value)
-    if array.dtype.kind not in "iu":
+    if _kind(array) != "i":
         raise _Misfit(f"labels must be integers, got {array.dtype}")
     if length is not None and array.size and not (0 <= array.min() and array.max() < length):
         raise _Misfit(f"labels must be positions 0..{length - 1} along the axis, got "

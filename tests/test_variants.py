@@ -19,6 +19,7 @@ import pytest
 from conftest import COURSE, REPO
 from grader.cases import DEFAULT_SEED, build_inputs, call_args
 from grader.cli import main
+from grader.errors import SpecError
 from test_gradescope import run_autograder
 
 SPECS = COURSE.specs()
@@ -338,3 +339,16 @@ def test_vary_fixed_is_refused_on_a_random_case(toy_course, capsys):
     assert main(["exercise", "1", "--json"]) == 1
     assert "cases[0].vary: 'fixed', but the case draws random inputs" in capsys.readouterr().err
 
+
+
+def test_a_step_that_does_not_fit_a_generated_input_names_the_spec_line():
+    spec = SPECS[5]
+    training = spec.case("training")
+    typo = replace(training, vary=(replace(training.vary[0], inputs=("E_typo",)),))
+    spec = replace(spec, cases=tuple(typo if c is training else c for c in spec.cases))
+    with pytest.raises(SpecError) as raised:
+        build_inputs(spec, typo, 7, SOLUTIONS[6])
+    line = next(n for n, text in enumerate(spec.path.read_text().splitlines(), 1)
+                if text.startswith("    vary: [{permute: 0, inputs: [E]"))
+    assert str(raised.value).startswith(f"{spec.path}:{line}: cases[{spec.cases.index(typo)}]"
+                                        ".vary[0]: case 'training' has no input 'E_typo'")

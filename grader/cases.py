@@ -9,12 +9,14 @@ import numpy as np
 
 from . import testfuncs
 from .spec import Case, Function, Spec
+from .variants import vary_inputs
 
 DEFAULT_SEED = 0
 
 
 def build_inputs(spec: Spec, case: Case, seed: int, solution) -> dict:
-    """The named inputs of `case`: literals, random draws and the solution's generator.
+    """The named inputs of `case`: literals, random draws and the solution's generator,
+    then, under any seed but `DEFAULT_SEED`, the case's `vary` steps (grader.variants).
 
     Built-in draws use Python's `random` (importing numpy.random costs more than a whole
     grading run of a small exercise); a solution's generator gets a numpy Generator."""
@@ -23,6 +25,8 @@ def build_inputs(spec: Spec, case: Case, seed: int, solution) -> dict:
     if case.generate:
         numpy_rng = np.random.default_rng([seed, spec.number, zlib.crc32(case.name.encode())])
         inputs.update(getattr(solution, case.generate)(numpy_rng, **case.dims))
+    if case.vary and seed != DEFAULT_SEED:  # the public cases stay exactly as written
+        inputs = vary_inputs(spec, case, inputs, seed)
     return inputs
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -52,14 +52,57 @@ class Case:
       - `{function: NAME}`, a test function from `grader.testfuncs`.
     `generate` names a function `NAME(rng, **dims)` of the solution module returning a dict
     of further inputs (for inputs that depend on each other, or shipped data).
+
+    Random draws and generators change with the seed; literal inputs do not, so a literal
+    case says how it varies: `vary` is a list of `Variation` steps, applied in order to the
+    inputs under any seed but the public one (`grader.cases.DEFAULT_SEED`, 0), where the
+    case stays exactly as written. `vary: fixed` marks a case that must stay the same
+    under every seed (say why in a comment beside it).
     """
 
     name: str  #: unique within the spec, shown to the student (`huge-logits`)
-    note: str = ""  #: one line telling the student what the case is about
+    note: str = ""  #: one line telling the student what the case is about; true of every variant
     dims: dict = field(default_factory=dict)  #: named sizes, e.g. `{N: 4, C: 3}`
     inputs: dict = field(default_factory=dict)
     generate: str | None = None
     functions: tuple[str, ...] = ()  #: restrict the case to these functions (default: any)
+    vary: tuple[Variation, ...] = ()  #: how the inputs change under a non-public seed
+    fixed: bool = False  #: `vary: fixed`: the same under every seed, deliberately
+
+    @property
+    def seeded(self) -> bool:
+        """Whether the inputs change with the seed (random draws, a generator or `vary`)."""
+        return bool(self.generate or self.vary) or any(
+            isinstance(v, dict) and set(RANDOM_DRAWS) & set(v) for v in self.inputs.values())
+
+
+@dataclass(frozen=True)
+class Variation:
+    """One step of a case's `vary`: one random draw, shared by every input it names.
+
+    Exactly one operation key:
+      - `permute: AXIS`: shuffle the positions along AXIS (the same shuffle for every
+        input), one that changes the inputs when one can;
+      - `scale: [LOW, HIGH]`: multiply by a factor drawn in [LOW, HIGH] (float inputs);
+      - `shift: [LOW, HIGH]`: add an offset drawn in [LOW, HIGH] (an integer one for
+        integer inputs);
+      - `sign: true`: multiply by −1 or +1;
+      - `normalize: AXIS`: divide by the sum along AXIS (after `scale` with `each`: a new
+        distribution with the same zeros);
+      - `relabel: [LOW, HIGH]`: integer inputs: a one-to-one map of their distinct values
+        to values drawn in LOW..HIGH−1 (equal stays equal, different stays different).
+    `each: true` draws one factor, offset or sign per entry of every input named, instead
+    of one for all.
+    Keep what the case tests with the choice of steps and ranges: shift tied entries
+    together, keep ±1e4 beyond ±709 with a range of sizes, keep zeros with `scale`.
+    """
+
+    op: str  #: permute | scale | shift | sign | normalize | relabel
+    arg: object  #: the operation's value: an axis, `[low, high]` or `true`
+    inputs: tuple[str, ...] = ()  #: inputs changed together; default: every literal one
+    each: bool = False  #: scale, shift, sign: one draw per entry of every input
+    labels: tuple[str, ...] = ()  #: permute: integer inputs holding positions along AXIS, remapped to follow them
+    keep: tuple[int, ...] = ()  #: permute: positions that stay; relabel: values that map to themselves (and that no other value takes)
 
 
 @dataclass(frozen=True)
@@ -146,6 +189,7 @@ KIND_OPTIONS = {
     "property": {"predicate": (str, None), "describe": (str, "")},
     "train": {"evaluator": (str, None), "threshold": (float, None), "metric": (str, "score")},
 }
+RANDOM_DRAWS = ("normal", "uniform", "integers")
 GENERATORS = {
     "normal": {"loc": float, "scale": float},
     "uniform": {"low": float, "high": float},
@@ -154,6 +198,18 @@ GENERATORS = {
     "function": {},
 }
 DTYPES = ("float64", "int64", "bool")
+# `vary` steps: operation → (what its value is, the keys it takes besides `inputs`)
+VARY_OPS = {
+    "permute": ("axis", ("labels", "keep")),
+    "normalize": ("axis", ()),
+    "scale": ("range", ("each",)),
+    "shift": ("range", ("each",)),
+    "sign": ("true", ("each",)),
+    "relabel": ("range", ("keep",)),
+}
+# the kinds of input an operation takes (f float, i integer, b bool), when not "fi"
+VARY_KINDS = {"scale": ("f", "float"), "normalize": ("f", "float"), "relabel": ("i", "integer"),
+              "permute": ("fib", "array")}
 
 
 def load_spec(path: Path) -> Spec:
@@ -226,7 +282,7 @@ class _SpecReader:
         path = ("cases", i)
         self._mapping(path, raw)
         self._keys(path, raw, required=("name",),
-                   optional=("note", "dims", "inputs", "generate", "functions"))
+                   optional=("note", "dims", "inputs", "generate", "functions", "vary"))
         dims = self._get(path, raw, "dims", dict, {})
         for key, value in dims.items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -240,8 +296,97 @@ class _SpecReader:
         generate = self._get(path, raw, "generate", str, None)
         if not inputs and not generate:
             raise self.doc.error(path, "a case needs 'inputs' or 'generate'")
-        return Case(self._get(path, raw, "name", str), self._get(path, raw, "note", str, ""),
+        case = Case(self._get(path, raw, "name", str), self._get(path, raw, "note", str, ""),
                     dims, inputs, generate, only)
+        if "vary" not in raw:
+            return case
+        if raw["vary"] == "fixed":
+            if case.seeded:
+                raise self.doc.error(path + ("vary",), "'fixed', but the case draws random "
+                                     "inputs, which change with the seed anyway")
+            return replace(case, fixed=True)
+        steps = self._get(path, raw, "vary", list)
+        if not steps:
+            raise self.doc.error(path + ("vary",), "expected a list of steps like "
+                                 "[{permute: 0}, {scale: [0.8, 1.25]}], or 'fixed'")
+        return replace(case, vary=tuple(self._variation(path + ("vary", j), step, case)
+                                        for j, step in enumerate(steps)))
+
+    def _variation(self, path, raw, case) -> Variation:
+        self._mapping(path, raw)
+        ops = [k for k in raw if k in VARY_OPS]
+        if len(ops) != 1:
+            raise self.doc.error(path, "expected exactly one of " + ", ".join(VARY_OPS))
+        op = ops[0]
+        self._keys(path, raw, required=(op,), optional=("inputs",) + VARY_OPS[op][1])
+        literals = {name: _literal_form(value) for name, value in case.inputs.items()}
+        names = tuple(self._get(path, raw, "inputs", list,
+                                [name for name, form in literals.items() if form]))
+        if not names:
+            raise self.doc.error(path, "the case has no literal numbers or arrays: name the "
+                                 "inputs to vary (inputs: [...])")
+        kinds = VARY_KINDS.get(op, ("fi", "numeric"))
+        shapes = {name: self._vary_target(path + ("inputs", j), name, literals, case, op, kinds)
+                  for j, name in enumerate(names)}
+        known = {name: shape for name, shape in shapes.items() if shape is not None}
+        labels = tuple(self._get(path, raw, "labels", list, []))
+        for j, name in enumerate(labels):
+            self._vary_target(path + ("labels", j), name, literals, case, "labels",
+                              ("i", "integer"))
+        keep = tuple(self._get(path, raw, "keep", list, []))
+        for j, value in enumerate(keep):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.doc.error(path + ("keep", j), f"expected an integer, got {value!r}")
+        return Variation(op, self._vary_arg(path, raw, op, known, literals), names,
+                         self._get(path, raw, "each", bool, False), labels, keep)
+
+    def _vary_arg(self, path, raw, op, known, literals):
+        """The value of a `vary` step's operation, checked against its literal inputs."""
+        takes, value = VARY_OPS[op][0], raw[op]
+        if takes == "true":
+            if value is not True:
+                raise self.doc.error(path + (op,), f"expected true, got {value!r}")
+            return True
+        if takes == "range":
+            integral = op == "relabel" or op == "shift" and any(
+                literals[name][1] == "i" for name in known)
+            return self._range(path + (op,), value, integral, strict=op == "relabel")
+        axis = self._get(path, raw, op, int)
+        for name, shape in known.items():
+            if not -len(shape) <= axis < len(shape):
+                raise self.doc.error(path + (op,), f"axis {axis} is out of range for "
+                                     f"{name!r} of shape {shape}")
+        if op == "permute" and len({shape[axis] for shape in known.values()}) > 1:
+            raise self.doc.error(path + ("inputs",), f"the inputs must have the same length "
+                                 f"along axis {axis}: "
+                                 + ", ".join(f"{name} {shape}" for name, shape in known.items()))
+        return axis
+
+    def _range(self, path, value, integral, strict):
+        kinds = (int,) if integral else (int, float)
+        if (not isinstance(value, list) or len(value) != 2
+                or any(isinstance(v, bool) or not isinstance(v, kinds) for v in value)
+                or value[0] > value[1] or strict and value[0] == value[1]):
+            raise self.doc.error(path, f"expected [low, high] with low {'<' if strict else '≤'} "
+                                 f"high{' (integers)' if integral else ''}, got {value!r}")
+        return tuple(value)
+
+    def _vary_target(self, path, name, literals, case, what, kinds):
+        """The shape of a literal input `vary` may change; None for one the generator makes
+        (checked when built)."""
+        if name in literals and literals[name]:
+            shape, kind = literals[name]
+            if kind not in kinds[0]:
+                raise self.doc.error(path, f"{what} needs {kinds[1]} inputs; {name!r} is "
+                                     f"{_KIND_NAMES[kind]}")
+            return shape
+        if name in literals:
+            raise self.doc.error(path, f"{name!r} is not a literal number or array "
+                                 "(random draws change with the seed already)")
+        if not case.generate:
+            raise self.doc.error(path, f"unknown input {name!r}; expected one of "
+                                 f"{', '.join(n for n, f in literals.items() if f)}")
+        return None
 
     def _input(self, path, value, dims):
         if not isinstance(value, dict):
@@ -384,7 +529,34 @@ class _SpecReader:
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list",
-               dict: "a mapping"}
+               dict: "a mapping", bool: "true or false"}
+_KIND_NAMES = {"f": "float", "i": "integer", "b": "boolean"}
+
+
+def _literal_form(raw):
+    """(shape, kind) of a literal number or array input: kind is "f", "i" or "b";
+    None for anything else (random draws, test functions, strings, ragged lists)."""
+    if isinstance(raw, dict):
+        if "array" not in raw:
+            return None
+        kind = {"float64": "f", "int64": "i", "bool": "b"}[raw.get("dtype", "float64")]
+        shape = _nested_shape(raw["array"])
+        return (shape, kind) if shape is not None else None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, list)):
+        return None
+    if isinstance(raw, list):
+        shape = _nested_shape(raw)
+        return (shape, "f") if shape is not None else None
+    return ((), "i" if isinstance(raw, int) else "f")
+
+
+def _nested_shape(raw) -> tuple | None:
+    if not isinstance(raw, list):
+        return () if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
+    inner = {_nested_shape(item) for item in raw}
+    if len(inner) > 1 or None in inner:
+        return None
+    return (len(raw), *(inner.pop() if inner else ()))
 
 
 def _kind(value) -> str:

@@ -3,7 +3,9 @@
 For every spec: it parses; its solution module has every function it names; the reference
 solution scores full marks; the untouched stub scores 0 with "not implemented" everywhere;
 every catalogued mistake, run as a student file, fails exactly its checks (all others pass)
-and is named by its diagnosis; no gradient check would pass a gradient of zeros.
+and is named by its diagnosis; no gradient check would pass a gradient of zeros. Under a
+seed other than the public one (`--seed N`), every case differs from its public version,
+unless its spec says `vary: fixed`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cases import build_inputs
+from .cases import DEFAULT_SEED, build_inputs
 from .course import find_course
 from .errors import GradewiseError
 from .stubs import render_stub
@@ -85,6 +87,7 @@ def _validate_spec(grader, spec, report):
             recognised += 1
     report.mistakes = f"{recognised}/{len(spec.mistakes)}"
     report.problems.extend(_zero_gradient_problems(grader, spec))
+    report.problems.extend(_unvaried_problems(grader, spec))
 
 
 def _mistake_problem(spec, mistake, graded) -> str | None:
@@ -125,6 +128,30 @@ def _zero_gradient_problems(grader, spec) -> list[str]:
             problems.append(f"check {check.name!r}: the true gradient is zero on every case, so "
                             "a function returning zeros would pass")
     return problems
+
+
+def _unvaried_problems(grader, spec) -> list[str]:
+    """A case that is the same under this seed as under the public one keeps the points of a
+    submission that only holds a table of the public answers (`grade gradescope --hidden-seed`)."""
+    if grader.seed == DEFAULT_SEED:
+        return []
+    solution = grader.solution(spec)
+    return [f"case {case.name!r} has the same inputs under seed {grader.seed} as under the "
+            f"public seed {DEFAULT_SEED}, so a table of the public answers keeps its points: "
+            "say how it varies (vary:), or write `vary: fixed` and why"
+            for case in spec.cases if not case.fixed
+            and _same(build_inputs(spec, case, DEFAULT_SEED, solution),
+                      build_inputs(spec, case, grader.seed, solution))]
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.shape(a) == np.shape(b) and bool(np.all(np.asarray(a) == np.asarray(b)))
+    return a is b or a == b
 
 
 def report_renderable(reports: list[SpecReport]):

@@ -190,11 +190,11 @@ def test_a_sigmoid_that_overflows_costs_only_the_extreme_checks(grader):
     result = grade_text(grader, EX03, source)
     checks = by_name(result)
     failed = {c.name for c in result.checks if not c.passed}
-    assert failed == {"σ(z) stays finite for z = ±800", "σ′(z) stays finite for z = ±800"}
-    own = checks["σ(z) stays finite for z = ±800"]
+    assert failed == {"σ(z) stays finite for |z| ≥ 800", "σ′(z) stays finite for |z| ≥ 800"}
+    own = checks["σ(z) stays finite for |z| ≥ 800"]
     assert own.diagnosis == "exp-over-one-plus-exp" and "σ(800) came out nan" in own.message
     assert own.evidence.worst_index == (0,)  # z = 800, the overflowing entry
-    caller = checks["σ′(z) stays finite for z = ±800"]
+    caller = checks["σ′(z) stays finite for |z| ≥ 800"]
     assert caller.diagnosis == "uses-failing-function" and "`sigmoid`" in caller.message
     assert result.score == 9
 

@@ -39,7 +39,7 @@ class Course:
         package, and the cache of parsed specs."""
         from .yamlsource import cache_dir
 
-        return [self.root, BUNDLED, cache_dir()]
+        return [self.root, BUNDLED, cache_dir(), *git_dirs(self.root)]
 
     def spec_paths(self) -> list[Path]:
         return sorted(p for p in self.exercises_dir.glob("ex*.yaml") if SPEC_NAME.match(p.name))
@@ -69,6 +69,24 @@ class Course:
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
         return module
+
+
+def git_dirs(root: Path) -> list[Path]:
+    """Where the history of a course whose `.git` is a file lives (a worktree, a submodule,
+    a clone made with --separate-git-dir): `gitdir:` and the common folder it names."""
+    try:
+        text = (root / ".git").read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:  # no .git, or a folder (inside the root: hidden with it)
+        return []
+    if not text.startswith("gitdir:"):
+        return []
+    found = [(root / text[len("gitdir:"):].strip()).resolve()]
+    try:
+        common = (found[0] / "commondir").read_text(encoding="utf-8").strip()
+        found.append((found[0] / common).resolve())
+    except OSError:
+        pass
+    return found
 
 
 def find_course(start: Path | None = None) -> Course:

@@ -230,7 +230,8 @@ def summary_renderable(summary: dict, out: Path | None = None):
         text = Text(f"{len(summary['unmatched'])} file(s) matched no exercise and were not "
                     "graded:", style="yellow")
         for item in summary["unmatched"][:15]:
-            text.append(f"\n  {visible(item['path'], False)}: {item['reason']}", style="")
+            text.append(f"\n  {visible(item['path'], False)}: {visible(item['reason'], False)}",
+                        style="")
         if len(summary["unmatched"]) > 15:
             text.append(f"\n  … {len(summary['unmatched']) - 15} more in summary.json", style="dim")
         parts.append(text)

@@ -154,6 +154,7 @@ def grade_submission(root: Path) -> dict:
     from .grading import Grader  # first: its sandbox forks before any solution is loaded
     from .batch import Student, grade_student, record_of, student_from_folder
     from .gradebook import feedback_markdown
+    from .safetext import markdown_code, markdown_inline
     from .course import find_course
     from .sandbox import Limits
 
@@ -184,7 +185,8 @@ def grade_submission(root: Path) -> dict:
     output = feedback_markdown(record, public, title="Feedback")
     if unmatched:
         output += "\n**Files not graded:**\n\n" + "\n".join(
-            f"- `{u['path']}`: {u['reason']}" for u in unmatched) + "\n"
+            f"- {markdown_code(u['path'])}: {markdown_inline(u['reason'])}"
+            for u in unmatched) + "\n"
     return {"score": round(sum(t["score"] for t in tests), 6),
             "execution_time": int(round(time.monotonic() - started)),
             "output": output, "output_format": "md", "test_output_format": "text",

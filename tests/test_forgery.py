@@ -187,7 +187,7 @@ from grader.course import Course
 from grader.grading import Grader
 from grader.sandbox import Limits
 course = Course(Path(sys.argv[1]))
-spec = course.find("1")
+spec = course.find(sys.argv[2] if len(sys.argv) > 2 else "1")
 with Grader(course, limits=Limits(call_timeout=2.0, import_timeout=5.0)) as grader:
     source = sys.stdin.read()
     grader.solution(spec)
@@ -213,15 +213,36 @@ FLOODS = {
     "many frames": "for _ in range(20000):\n        forge(kind='hello')\n    time.sleep(5)",
     # honest answers, as big as an answer may be, for every call
     "big results": "return (np.ones(2 ** 21), np.ones(2 ** 21) * k)",
+    # after its last answer, the harness (rewritten by the file) sends frames of 1 MiB of
+    # `[{},{},...]` until it is killed: only their nonces may be kept
+    "hoard after the end": "return x * k",  # see HOARD: the harness, rewritten, does it
     # bytes that are no frame at all
     "garbage": "fd = channel_socket()\n    for _ in range(60):\n"
                "        os.write(fd, b'[' * (1 << 20))\n    time.sleep(5)",
 }
 
 
+# after its last answer, the harness (rewritten by the file) sends frames of 1 MiB of
+# `[{},{},...]` until it is killed: only their nonces may be kept, and the last call pays
+HOARD = '''
+import grader.sandbox.frames as F
+_receive = F.receive
+def receive(sock):
+    got = _receive(sock)
+    if got is None:
+        pad = F.pack({"kind": "hoard", "pad": [{}] * 340000})
+        for _ in range(40):
+            sock.sendall(pad)
+        time.sleep(30)
+    return got
+F.receive = receive
+'''
+
+
 @pytest.mark.parametrize("flood", FLOODS)
 def test_whatever_the_child_writes_the_parent_stays_within_its_memory_bound(flood):
-    source = KIT + "import json\n" + GOOD_TOTAL + \
+    source = KIT + "import json\n" + GOOD_TOTAL + (HOARD if flood == "hoard after the end"
+                                                  else "") + \
         f"\ndef scale(x, k):\n    {FLOODS[flood]}\n    return x * k\n"
     done = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(TOY.root)], input=source,
                           capture_output=True, text=True, timeout=120)
@@ -230,9 +251,42 @@ def test_whatever_the_child_writes_the_parent_stays_within_its_memory_bound(floo
     assert report["grown"] < PARENT_MEMORY_BOUND, report
     assert report["seconds"] < 10
     scale, total = report["checks"]["scale"], report["checks"]["total"]
+    if flood == "hoard after the end":  # the last call answered is charged
+        assert scale[0] and not total[0] and total[1] == "misbehaved"
+        return
     assert not scale[0] and total[0]
     if flood != "big results":
         assert scale[1] in ("misbehaved", "timeout"), scale
+
+
+def test_many_answers_of_many_small_values_stay_within_the_memory_bound():
+    """Exercise 5: every call answers a 4 MiB array and 99 990 empty lists (decoded values
+    cost the parent far more than their bytes on the wire)."""
+    source = ("import numpy as np\ndef _answer(*args):\n    return (np.ones(2 ** 19), [[]] * 99990)\n"
+              "grad_W = grad_x = grad_u = score_and_grads = _answer\n")
+    done = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(REPO), "5"], input=source,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["grown"] < PARENT_MEMORY_BOUND, report
+    assert report["score"] == 0
+
+
+def test_a_function_that_fills_the_result_budget_costs_no_other_function(course):
+    """Exercise 1: `softmax` returns as much as an answer may hold, every call; the correct
+    `softmax_classifier` keeps its points."""
+    source = ("import numpy as np\n"
+              "def _softmax(f):\n    e = np.exp(f - np.max(f, axis=-1, keepdims=True))\n"
+              "    return e / np.sum(e, axis=-1, keepdims=True)\n"
+              "def softmax(f):\n    return (_softmax(f), np.zeros(2 ** 24, np.uint8), "
+              "np.zeros(2 ** 24 - 4096, np.uint8))\n"
+              "def softmax_classifier(W, X):\n    return _softmax(X @ W.T)\n")
+    with Grader(course) as g:
+        result = g.grade_source(course.find("1"), source, "/sub/ex01.py", "ex01.py")
+    by_function = {}
+    for check in result.checks:
+        by_function.setdefault(check.function, []).append(check.passed)
+    assert all(by_function["softmax_classifier"]) and not any(by_function["softmax"])
 
 
 def test_a_child_that_keeps_every_pipe_full_meets_its_deadline(grader, spec):
@@ -368,21 +422,26 @@ from grader.grading import Grader
 from grader.sandbox import Limits
 course = Course(Path(sys.argv[1]))
 limits = Limits(call_timeout=2.0, import_timeout=5.0, namespaces=sys.argv[2] == "namespaces")
-with Grader(course, limits=limits) as grader:
-    result = grader.grade_source(course.find("1"), sys.stdin.read(), "/sub/ex01_toy.py", "ex01_toy.py")
-    print(json.dumps({"score": result.score, "output": result.output, "error": result.error,
-                      "isolation": grader.sandbox.isolation,
-                      "checks": [c.message for c in result.checks]}))
+with Grader(course, limits=limits) as grader:  # one grader: one sandbox user for every file
+    for source in json.loads(sys.stdin.read()):
+        result = grader.grade_source(course.find("1"), source, "/sub/ex01_toy.py", "ex01_toy.py")
+        print(json.dumps({"score": result.score, "output": result.output, "error": result.error,
+                          "isolation": grader.sandbox.isolation,
+                          "checks": [c.message for c in result.checks]}))
 '''
 
 
-def grade_in_a_fresh_interpreter(source: str, mode: str) -> dict:
-    """A grading process with nothing imported in advance (pytest imports modules a CLI
-    process would not, which can hide a module the student's user cannot import)."""
+def grade_in_a_fresh_interpreter(sources, mode: str):
+    """Grade `sources` (one, or a list graded in turn by one Grader) in a grading process
+    with nothing imported in advance (pytest imports modules a CLI process would not, which
+    can hide a module the student's user cannot import)."""
+    many = isinstance(sources, list)
     done = subprocess.run([sys.executable, "-c", FRESH_GRADER, str(TOY.root), mode],
-                          input=source, capture_output=True, text=True, timeout=120)
+                          input=json.dumps(sources if many else [sources]), capture_output=True,
+                          text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    reports = [json.loads(line) for line in done.stdout.splitlines()]
+    return reports if many else reports[0]
 
 
 @pytest.mark.skipif(not ROOT, reason="situation C needs root (a user of the sandbox's own)")
@@ -492,3 +551,234 @@ def test_what_a_student_prints_or_names_cannot_inject_markup(tmp_path):
         assert not any("Total" in h for h in headings), headings
         html = MarkdownIt("commonmark").render(text)
         assert "<img" not in html and 'href="http://evil' not in html
+
+
+# -- attacks found by review ---------------------------------------------------------------------
+
+def test_an_answer_after_the_limit_is_a_timeout_even_within_the_grace(grader, spec):
+    """Its own alarm switched off, `scale` answers 0.3 s after its 0.5 s limit, before the
+    parent's kill at limit + 1 s: the parent's clock counts, not the alarm."""
+    source = GOOD_TOTAL + ("import signal, time\ndef scale(x, k):\n"
+                           "    signal.setitimer(signal.ITIMER_REAL, 0)\n"
+                           "    time.sleep(0.8)\n    return x * k\n")
+    result, _ = grade(grader, spec, source)
+    assert checks(result)["scale"].diagnosis == "timeout" and checks(result)["total"].passed
+
+
+def test_a_call_that_began_is_never_made_again(grader, spec):
+    """`total` needs 1.5 s (limit 0.5 s). Once begun, it writes a frame carrying an earlier
+    call's nonce: the parent must charge both calls, not give `total` a fresh clock."""
+    source = KIT + '''
+import grader.sandbox.frames as F
+_receive, seen = F.receive, []
+def receive(sock):
+    got = _receive(sock)
+    if got:
+        seen.append(got[0].get("nonce"))
+    return got
+F.receive = receive
+
+def scale(x, k):
+    return x * k
+
+def total(x):
+    time.sleep(0.3)
+    if TRICK:
+        os.write(channel_socket(), F.pack({"kind": "answer", "nonce": seen[-2]}))
+        time.sleep(5)
+    time.sleep(1.2)
+    return float(np.sum(x))
+'''
+    honest, _ = grade(grader, spec, source.replace("TRICK", "False"))
+    tricked, seconds = grade(grader, spec, source.replace("TRICK", "True"))
+    assert tricked.score <= honest.score == 2
+    assert not checks(tricked)["total"].passed and seconds < 6
+
+
+def test_shrinking_the_shared_argument_memory_cannot_break_the_parent(grader, spec):
+    """The call truncates (and a thread keeps resizing) the memory holding its arguments:
+    sealed, it cannot; the parent reads it back with pread, never through a mapping."""
+    source = KIT + GOOD_TOTAL + '''
+def scale(x, k):
+    result = x * k
+    for fd in range(3, 64):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith("/memfd:"):
+                for size in (0, 1 << 20, 0):
+                    try:
+                        os.ftruncate(fd, size)
+                    except OSError:
+                        pass
+        except OSError:
+            pass
+    return result
+'''
+    result, _ = grade(grader, spec, source)
+    assert result.score == 4
+
+
+def test_a_thread_left_by_one_call_cannot_cost_the_next(grader, spec):
+    """`scale` leaves a thread that, later, ends the process or writes garbage: the next
+    call runs in a fresh sandbox and keeps its points."""
+    for act in ("os._exit(3)", "os.write(channel_socket(), b'garbage' * 100)"):
+        source = KIT + GOOD_TOTAL + f'''
+def scale(x, k):
+    def later():
+        time.sleep(0.2)
+        {act}
+    threading.Thread(target=later, daemon=True).start()
+    return x * k
+'''
+        result, _ = grade(grader, spec, source)
+        assert checks(result)["total"].passed, act
+
+
+def test_an_entry_replaced_by_an_object_at_the_same_address_is_seen(course):
+    """Exercise 6: `sgd_step` replaces each array of `params` by a new one that Python put
+    at the address of the old one (same id)."""
+    source = '''import numpy as np
+def sgd_step(params, grads, lr):
+    for key in list(params):
+        values = params[key] - lr * grads[key]
+        old_id = id(params[key])
+        del params[key]
+        held = []
+        for _ in range(10000):
+            fresh = np.empty_like(values)
+            if id(fresh) == old_id:
+                break
+            held.append(fresh)
+        fresh[...] = values
+        params[key] = fresh
+    return params
+'''
+    with Grader(course) as g:
+        result = g.grade_source(course.find("6"), source, "/sub/ex06.py", "ex06.py")
+    step = next(c for c in result.checks if c.function == "sgd_step")
+    assert not step.passed and step.diagnosis == "mutated-input"
+
+
+@pytest.mark.parametrize("output", [{"__array__": ",", "shape": [1], "at": 0},
+                                    {"__float__": "pwned"}, {"__array__": "<f8", "shape": [-1]},
+                                    {"__tuple__": "not a list"}])
+def test_a_malformed_answer_is_misbehaviour_not_a_crash(grader, spec, output):
+    source = KIT + GOOD_TOTAL + f'''
+def scale(x, k):
+    forge(status="ok", output={output!r}, after_changed=[])
+    os._exit(0)
+'''
+    result, _ = grade(grader, spec, source)
+    assert checks(result)["scale"].diagnosis == "misbehaved"
+    assert checks(result)["total"].passed
+
+
+def test_a_hostile_exception_is_reported_as_an_exception(grader, spec):
+    """A metaclass that lies about its name, a __str__ returning a str subclass whose
+    slicing loops, a __traceback__ that raises, a __class__ that lies."""
+    source = GOOD_TOTAL + '''
+class Meta(type):
+    @property
+    def __name__(cls):
+        return "\\x1b[2J<b>`x`</b>"
+
+class Slippery(str):
+    def __getitem__(self, item):
+        while True:
+            pass
+
+class Boom(Exception, metaclass=Meta):
+    def __str__(self):
+        return Slippery("\\x1b]0;owned\\x07 message")
+    @property
+    def __traceback__(self):
+        raise RuntimeError("no traceback")
+    @property
+    def __class__(self):
+        return int
+
+def scale(x, k):
+    raise Boom()
+'''
+    result, _ = grade(grader, spec, source)
+    scale = checks(result)["scale"]
+    assert scale.diagnosis == "exception" and "sys.exit" not in scale.message
+    assert "\x1b" not in scale.message and checks(result)["total"].passed
+
+
+@pytest.mark.skipif(not ROOT, reason="situation C needs root (a user of the sandbox's own)")
+def test_without_namespaces_nothing_of_a_run_reaches_the_next(tmp_path):
+    """What outlives processes without namespaces: a file in /run/lock or in a world-writable
+    folder below /tmp, thousands of files, a System V shared-memory segment, a key in the
+    user's keyring. None is left, and the next run of the same sandbox user finds nothing."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(shared, 0o1777)
+    leave = GOOD_TOTAL + textwrap.dedent(f"""
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        def scale(x, k):
+            for folder in ("/run/lock", {str(shared)!r}):
+                try:
+                    open(os.path.join(folder, f"gw-left-{{os.getuid()}}"), "w").write("x")
+                except OSError:
+                    pass
+            for n in range(3000):
+                os.close(os.open(f"/tmp/gw-left-{{os.getuid()}}-{{n}}", os.O_CREAT | os.O_WRONLY))
+            print("SHM", libc.shmget(0x47570000 + os.getpid() % 65536, 1 << 20, 0o1600))
+            add_key = {{"x86_64": 248, "aarch64": 217}}.get(os.uname().machine, -1)
+            print("KEY", libc.syscall(add_key, b"user", b"gw-left", b"x" * 100, 100, -4))
+            return x * k
+        """)
+    find = GOOD_TOTAL + textwrap.dedent("""
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        def scale(x, k):
+            keyctl = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine, -1)
+            print("FOUND", libc.syscall(keyctl, 10, -4, b"user", b"gw-left", 0))  # SEARCH
+            return x * k
+        """)
+    first, second = grade_in_a_fresh_interpreter([leave, find], "no-namespaces")
+    assert first["score"] == second["score"] == 4, (first, second)
+    assert "KEY -1" not in first["output"], first["output"]  # the key was made
+    assert "FOUND -1" in second["output"], second["output"]  # and is gone for the next run
+    uid = int(first["isolation"].split("user ")[1].split(",")[0])
+    left = [p for folder in ("/tmp", "/run/lock", str(shared))
+            for p in Path(folder).glob("gw-left-*") if p.lstat().st_uid == uid]
+    assert left == []
+    with open("/proc/sysvipc/shm") as fh:
+        segments = [line.split() for line in fh.readlines()[1:]]
+    assert not [row for row in segments if int(row[7]) == uid]
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root to become the sandbox's user")
+def test_the_cleanup_can_only_remove_what_the_sandbox_user_could(tmp_path):
+    """The cleanup runs as the sandbox's user and walks by descriptors: a link, or a folder
+    swapped for one, never leads it to remove a file of another user."""
+    from grader.sandbox import isolation
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep me")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(shared, 0o1777)
+    uid = 2_000_000_000 + 4242
+    pid = os.fork()
+    if pid == 0:  # as the sandbox's user: a link to the victim, a folder with one inside
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            os.symlink(victim, shared / "link")
+            (shared / "mine").mkdir()
+            os.symlink(victim / "precious.txt", shared / "mine" / "file-link")
+            os.chmod(shared / "mine", 0o500)  # closed, even to its owner
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    isolation._as_user(uid, lambda: isolation._remove_owned_by(uid, str(shared)))
+    assert (victim / "precious.txt").read_text() == "keep me"
+    assert list(shared.iterdir()) == []

@@ -170,7 +170,8 @@ def _make_call(namespace, request: dict, fds: list, owner: int, channel) -> tupl
     if not callable(func):
         return {"status": "missing"}, []
     args = wire.map_args(fds[0], int(request["size"]), request["args"], testfuncs.get)
-    before = [_structure(a) for a in args]
+    kept: list = []  # every entry compared by id stays alive, so no id is given again
+    before = [_structure(a, keep=kept) for a in args]
     started = time.perf_counter()
     signal.setitimer(signal.ITIMER_REAL, float(request["timeout"]))
     try:
@@ -179,8 +180,10 @@ def _make_call(namespace, request: dict, fds: list, owner: int, channel) -> tupl
     except CallTimeout:
         result, status, exception = None, "timeout", None
     except MemoryError as exc:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         result, status, exception = None, "memory", _exception_info(exc, namespace["__file__"])
     except BaseException as exc:  # SystemExit and KeyboardInterrupt are the student's too
+        signal.setitimer(signal.ITIMER_REAL, 0)
         result, status = None, "exception"
         exception = _exception_info(exc, namespace["__file__"])
     finally:
@@ -197,24 +200,36 @@ def _make_call(namespace, request: dict, fds: list, owner: int, channel) -> tupl
                                                      f"({type(exc).__name__})")
     changed = [i for i, (b, a) in enumerate(zip(before, args)) if b != _structure(a)]
     return {"status": status, "output": output, "after_changed": changed,
-            "exception": exception, "seconds": seconds}, blobs.parts
+            "exception": exception, "seconds": seconds, "threads_left": _threads() > 1}, \
+        blobs.parts
 
 
-def _structure(value, depth: int = 0, budget: list | None = None):
+def _threads() -> int:
+    """Threads of this process (its OS threads: also those not made with `threading`)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        import threading
+        return threading.active_count()
+
+
+def _structure(value, depth: int = 0, budget: list | None = None, keep=None):
     """What the parent cannot see in the shared memory: the containers of an argument (keys,
     entries, array shapes), to tell whether the call replaced or added an entry. Bounded: a
     structure beyond the bounds (the argument was never that big) counts as changed."""
     budget = budget if budget is not None else [10_000]
+    keep = keep if keep is not None else []
+    keep.append(value)
     budget[0] -= 1
     if budget[0] < 0 or depth > 8:
         return object()  # equal to nothing
     kind = type(value)
     try:
         if kind is dict:
-            return ("d", id(value), tuple((k, _structure(v, depth + 1, budget))
+            return ("d", id(value), tuple((k, _structure(v, depth + 1, budget, keep))
                                           for k, v in list(value.items())))
         if kind in (list, tuple):
-            return (kind.__name__, id(value), tuple(_structure(v, depth + 1, budget)
+            return (kind.__name__, id(value), tuple(_structure(v, depth + 1, budget, keep)
                                                     for v in list(value)))
         if kind is wire.np.ndarray:
             return ("a", id(value), value.shape, value.strides, value.dtype.str)
@@ -294,7 +309,8 @@ def _type_name(exc) -> str:
 
 def _safe_str(exc) -> str:
     try:
-        return str(exc)
+        text = str(exc)
+        return str.__str__(text) if isinstance(text, str) else f"<{_type_name(exc)}>"
     except BaseException:  # a hostile __str__
         return f"<{_type_name(exc)}>"
 

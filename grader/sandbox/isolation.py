@@ -86,6 +86,8 @@ def zygote(sock, limits, hide):
         report = _read_status(status_r)
         if not report.get("pid_namespace"):  # with one, the kernel has killed everything
             box.clean_up(workdir)
+        elif box.uid is not None:  # but not the kernel state kept per user: its keys
+            _as_user(box.uid, _clear_keyrings)
         sock.send(json.dumps({"exit": report.get("status", status),
                               "note": report.get("note", "")}).encode())
 
@@ -146,13 +148,16 @@ class _Isolation:
             import shutil
             shutil.rmtree(workdir, ignore_errors=True)
         if self.uid is not None:
-            for folder in SHARED_TMP:
-                _remove_owned_by(self.uid, folder)
+            _as_user(self.uid, lambda: [_clear_keyrings()] +
+                     [_remove_owned_by(self.uid, f) for f in SHARED_TMP])
+            _remove_ipc_of(self.uid)
 
 
 #: world-writable folders a sandbox without a mount namespace could leave files in
-SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
-MAX_CLEANED_ENTRIES = 100_000  #: entries looked at per folder when cleaning up
+SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
+MAX_CLEANED_FOLDERS = 1000  #: world-writable folders searched per shared folder
+MAX_CLEANED_ENTRIES = 1_000_000  #: entries removed from one folder the sandbox's user made
+MAX_CLEANED_DEPTH = 64  #: folders open at once while removing one
 
 
 def _private_workdir(box) -> str:
@@ -163,35 +168,132 @@ def _private_workdir(box) -> str:
     return workdir
 
 
-def _remove_owned_by(uid: int, top: str) -> None:
-    """Remove every file and folder below `top` that `uid` owns (never following links).
-    That user owns nothing and belongs to no group, so it can only have written in folders
-    anyone may write to, or in its own: only those are searched."""
-    import shutil
-    import stat
-    folders, seen = [top], 0
-    while folders and seen < MAX_CLEANED_ENTRIES:
-        folder = folders.pop()
+def _as_user(uid: int, work) -> None:
+    """Run `work()` in a child process that has become `uid`: whatever a folder it walks is
+    swapped for (a link, another user's folder), it can delete only what `uid` could."""
+    helper = os.fork()
+    if helper == 0:
         try:
-            entries = list(os.scandir(folder))
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            work()
+        finally:
+            os._exit(0)
+    os.waitpid(helper, 0)
+
+
+def _clear_keyrings() -> None:
+    """Empty this user's kernel keyrings (they outlive its processes, and the next sandbox
+    of the same user would find them): keyctl(KEYCTL_CLEAR, ...), keyctl(2)."""
+    import platform
+    number = _SYS_KEYCTL.get(platform.machine())
+    for keyring in (-4, -5):  # KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING
+        try:
+            if number is not None:
+                _libc().syscall(number, 7, keyring)  # KEYCTL_CLEAR
+        except (OSError, AttributeError):
+            pass
+
+
+def _remove_ipc_of(uid: int) -> None:
+    """Without an IPC namespace, System V shared memory, queues and semaphores of `uid`
+    outlive its processes: remove them (IPC_RMID)."""
+    calls = (("shm", "shmctl"), ("msg", "msgctl"), ("sem", "semctl"))
+    for kind, name in calls:
+        try:
+            with open(f"/proc/sysvipc/{kind}") as fh:
+                rows = [line.split() for line in fh.readlines()[1:]]
         except OSError:
             continue
-        for entry in entries:
-            seen += 1
+        uid_column = {"shm": 7, "msg": 7, "sem": 4}[kind]
+        for row in rows:
             try:
-                info = entry.stat(follow_symlinks=False)
+                if int(row[uid_column]) == uid:
+                    function = getattr(_libc(), name)
+                    if kind == "sem":
+                        function(int(row[1]), 0, 0)  # IPC_RMID = 0
+                    else:
+                        function(int(row[1]), 0, None)
+            except (OSError, AttributeError, ValueError, IndexError):
+                continue
+
+
+def _remove_owned_by(uid: int, top: str) -> None:
+    """Remove every file and folder below `top` that `uid` owns, walking by descriptors
+    (never a path that a link could redirect). That user owns nothing and belongs to no
+    group, so it can only have written in folders anyone may write to: only root's are
+    searched (another user's may be swapped while we walk it), at most MAX_CLEANED_FOLDERS."""
+    import stat
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    try:
+        folders = [os.open(top, flags)]
+    except OSError:
+        return
+    opened = 1
+    while folders:
+        fd = folders.pop()
+        try:
+            names = os.listdir(fd)
+        except OSError:
+            names = []
+        for name in names:
+            try:
+                info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                if info.st_uid == uid:
+                    if stat.S_ISDIR(info.st_mode):
+                        _remove_folder(name, fd, [MAX_CLEANED_ENTRIES])
+                    else:
+                        os.unlink(name, dir_fd=fd)
+                elif stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_IWOTH and \
+                        info.st_uid == 0 and opened < MAX_CLEANED_FOLDERS:
+                    folders.append(os.open(name, flags, dir_fd=fd))
+                    opened += 1
             except OSError:
                 continue
-            if info.st_uid == uid:
-                if stat.S_ISDIR(info.st_mode):
-                    shutil.rmtree(entry.path, ignore_errors=True)
+        os.close(fd)
+
+
+def _remove_folder(name: str, dir_fd: int, budget: list, top: int | None = None,
+                   depth: int = 0) -> None:
+    """Remove a folder the sandbox's user made, run as that user: by descriptors, giving each
+    folder back its owner's permissions first (it may have closed them). A folder nested
+    deeper than MAX_CLEANED_DEPTH is first moved up into `top` (the shared folder's
+    descriptor), so that any depth is removed with a bounded number of open descriptors.
+    `budget`: [entries that may still be removed]."""
+    import secrets
+    import stat
+    top = dir_fd if top is None else top
+    if depth >= MAX_CLEANED_DEPTH:
+        moved = f".gradewise-clean-{secrets.token_hex(6)}"
+        try:
+            os.rename(name, moved, src_dir_fd=dir_fd, dst_dir_fd=top)
+        except OSError:
+            return
+        name, dir_fd, depth = moved, top, 0
+    try:
+        os.chmod(name, 0o700, dir_fd=dir_fd)
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+    except OSError:
+        return
+    try:
+        for entry in os.listdir(fd):
+            budget[0] -= 1
+            if budget[0] < 0:
+                return
+            try:
+                if stat.S_ISDIR(os.stat(entry, dir_fd=fd, follow_symlinks=False).st_mode):
+                    _remove_folder(entry, fd, budget, top, depth + 1)
                 else:
-                    try:
-                        os.unlink(entry.path)
-                    except OSError:
-                        pass
-            elif stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_IWOTH:
-                folders.append(entry.path)
+                    os.unlink(entry, dir_fd=fd)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(name, dir_fd=dir_fd)
+    except OSError:
+        pass
 
 
 #: imported in advance where the student's user could not read Python's own files
@@ -516,8 +618,10 @@ def _student_main(command, box: _Isolation, out_w, channel, workdir, notes):
         contained = notes[0] == "pid namespace" or box.uid is not None
         harness.serve(channel, {"isolation": ", ".join(notes), "exposed": exposed}, contained)
     except BaseException:  # anything escaping here is the grader's bug, shown on stderr
-        traceback.print_exc()
-        harness.worker_exit(harness.EXIT_GRADER_FAILED)
+        try:
+            traceback.print_exc()
+        finally:
+            harness.worker_exit(harness.EXIT_GRADER_FAILED)
     finally:
         harness.worker_exit(0)
 
@@ -568,6 +672,7 @@ _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_BIND = 1, 2, 4, 8, 0x1000
 _MS_REC, _MS_PRIVATE, _MS_REMOUNT = 0x4000, 1 << 18, 32
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
 _SYS_MOUNT_SETATTR = 442  # the same number on x86_64, arm64 and the other modern tables
+_SYS_KEYCTL = {"x86_64": 250, "aarch64": 219, "armv7l": 311, "ppc64le": 271, "s390x": 280}
 _LIBC = None
 
 

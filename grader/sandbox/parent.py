@@ -58,13 +58,15 @@ from .isolation import signal_name, zygote
 from .types import Call, CallOutcome, Limits, RunOutcome
 
 GRACE_SECONDS = 1.0  #: after a call's own alarm, before the parent kills the sandbox
+LATE_SECONDS = 0.05  #: an answer this much past the call's limit (sending it back) still counts
 HELLO_SECONDS = 30.0  #: for a new sandbox to say which protections it got
 ZYGOTE_REPLY_SECONDS = 5.0  #: after a kill, for the zygote to report the sandbox's end
 ZYGOTE_START_SECONDS = 30.0  #: for the zygote to start a sandbox (a fresh one imports numpy)
 RUN_MARGIN_SECONDS = 10.0  #: beyond the sum of the timeouts, for a whole run with restarts
 RESULT_BYTES_PER_RUN = 128 * 2 ** 20  #: array bytes of results kept over one run
-MAX_STRAY = 100  #: stray frames remembered per sandbox (each may revoke the call it names)
 OUTPUT_CHUNK = 65536  #: bytes read from the student's output per turn
+MAX_STRAY = 16  #: stray frames remembered per sandbox (their nonces, not the frames)
+ITEM_BYTES = 64  #: what one decoded JSON value may cost the parent, charged to the budget
 CHANNEL_CHUNK = 2 ** 20  #: bytes read from the channel per turn
 #: growth of the parent's memory, whatever the child sends: one frame being read, the
 #: results kept, the decoding of one header (JSON objects of at most 1 MiB of text)
@@ -172,7 +174,7 @@ class _Box:
         self.killed = False
         self.started = False  #: the student process began the request being exchanged
         self.answered: int | None = None  #: the last call answered in this sandbox
-        self.stray: list[tuple[dict, str]] = []  #: frames that answered no request: (header, why)
+        self.stray: list[tuple[str | None, str]] = []  #: frames that answered no request: (nonce, why)
         self._open = {self.out_fd, self.channel.fileno()}
 
     # -- one request, one answer -------------------------------------------------------------
@@ -243,14 +245,19 @@ class _Box:
                 elif not hello and header.get("nonce") == nonce and kind == "answer" and \
                         self.started and answer is None:
                     answer = ("answer", header, blobs)
-                elif len(self.stray) < MAX_STRAY:
-                    self.stray.append((header, "a frame that answered no request"))
+                else:
+                    self._stray(header.get("nonce"), "a frame that answered no request")
+            found = None  # the parsed headers go now: only their nonces are kept
             if broken:
-                self.stray.append(({}, broken))
+                self._stray(None, broken)
             if self.stray:
                 return "misbehaved", {"reason": self.stray[-1][1]}, []
             if answer is not None:
                 return answer
+
+    def _stray(self, nonce, why):
+        if len(self.stray) < MAX_STRAY:
+            self.stray.append((nonce if type(nonce) is str and len(nonce) <= 32 else None, why))
 
     def _read_output(self):
         try:
@@ -306,7 +313,13 @@ class _Box:
             if self.out_fd in ready:
                 self._read_output()
             if self.channel.fileno() in ready:
-                self._read_channel(None, False)
+                if self.stray:  # it writes after its last answer: read no more of it
+                    self._open.discard(self.channel.fileno())
+                else:
+                    self._read_channel(None, False)
+            if self.stray and not self.killed:
+                self.killed = True
+                _kill_sandbox(self.pid)
         for fd in list(self._open):  # what it printed just before the end
             if fd == self.out_fd:
                 while select.select([fd], [], [], 0)[0] and fd in self._open:
@@ -349,7 +362,8 @@ class _Run:
         self.nonces: dict[str, int] = {}  #: nonce → call index, for late frames
         self.bounded: dict[str, float] = {}  #: function → its own limit once it timed out
         self.stopped: dict[str, CallOutcome] = {}  #: function → why its calls are not made
-        self.result_bytes = 0
+        self.result_bytes: dict[str, int] = {}  #: function → bytes of results kept
+        self.result_share = RESULT_BYTES_PER_RUN // max(len({c.function for c in calls}), 1)
         self.started = time.monotonic()
         self.deadline = self.started + self.limits.import_timeout + \
             sum(c.timeout for c in calls) + GRACE_SECONDS * (len(calls) + 2) + RUN_MARGIN_SECONDS
@@ -439,13 +453,20 @@ class _Run:
             kind, header, blobs = box.exchange(
                 request, [shared.fd], min(sent + call.timeout + GRACE_SECONDS, self.deadline))
             seconds = time.monotonic() - sent
-            if kind == "answer":
+            if kind == "answer" and seconds > call.timeout + LATE_SECONDS and \
+                    header.get("status") != "timeout":
+                # its own alarm was switched off: the parent's clock is the one that counts
+                result = CallOutcome("timeout", seconds=seconds, detail="timeout")
+            elif kind == "answer":
                 result = self._answer(call, header, blobs, shared, seconds)
             elif not box.started:
                 pass  # its code never ran: not its fault, it is made again
             elif kind == "timeout":
                 result = CallOutcome("timeout", seconds=seconds, detail="timeout")
-            elif kind == "misbehaved" and not self._earlier_only(box.stray, index):
+            elif kind == "misbehaved":
+                # once its code ran, whatever ends the call is its outcome (a frame carrying
+                # an earlier call's nonce costs that call too, see _charge_stray): made again,
+                # it would get a second clock
                 result = CallOutcome("misbehaved", seconds=seconds,
                                      detail=_misbehaved(header["reason"]))
         finally:
@@ -467,18 +488,14 @@ class _Run:
             self.bounded[call.function] = call.timeout
         if result is not None and result.status in ("timeout", "crashed"):
             self.stopped[call.function] = result  # its other cases would only do the same
-        if box.exit_status is None and (box.stray or result is None or
+        left_running = kind == "answer" and bool(header.get("threads_left"))
+        if box.exit_status is None and (box.stray or result is None or left_running or
                                         result.status in ("timeout", "misbehaved")):
             box.finish(kill=True)
         if box.exit_status is not None:
             self._charge_stray(box)
             return None
         return box
-
-    def _earlier_only(self, stray, index) -> bool:
-        """Whether every stray frame carries the nonce of an earlier call (not this one's)."""
-        owners = [self.nonces.get(str(header.get("nonce"))) for header, _ in stray]
-        return bool(owners) and all(owner is not None and owner < index for owner in owners)
 
     def _answer(self, call: Call, header: dict, blobs, shared, seconds) -> CallOutcome:
         status = str(header.get("status"))
@@ -488,17 +505,18 @@ class _Run:
         value = None
         try:
             if status == "ok":
-                size = sum(len(b) for b in blobs)
-                if self.result_bytes + size > RESULT_BYTES_PER_RUN:
+                value, items = wire.decode_counted(header.get("output"), wire.Blobs(blobs).get)
+                size = sum(len(b) for b in blobs) + items * ITEM_BYTES
+                used = self.result_bytes.get(call.function, 0)
+                if used + size > self.result_share:  # one function cannot starve the others
                     value = wire.Unsupported("result", "more results than the grader keeps for "
-                                                       "one file (arrays far too large?)")
+                                                       "one function (arrays far too large?)")
                 else:
-                    self.result_bytes += size
-                    value = wire.decode(header.get("output"), wire.Blobs(blobs).get)
-        except wire.WireError as exc:
+                    self.result_bytes[call.function] = used + size
+            after = shared.read_back()
+        except Exception as exc:  # anything in a result may be hostile: decoding it too
             return CallOutcome("misbehaved", seconds=seconds,
-                               detail=_misbehaved(f"a malformed result: {exc}"))
-        after = shared.read_back()
+                               detail=_misbehaved(f"a malformed result: {type(exc).__name__}"))
         changed = header.get("after_changed")
         for position in changed if isinstance(changed, list) else []:
             if type(position) is int and 0 <= position < len(after):
@@ -509,8 +527,10 @@ class _Run:
 
     def _charge_stray(self, box: _Box) -> None:
         """A frame that arrived after the answer to its call: that call misbehaved."""
-        for header, _ in box.stray:
-            index = self.nonces.get(str(header.get("nonce")))
+        for nonce, _ in box.stray:
+            index = self.nonces.get(nonce)
+            if index is None:
+                index = box.answered  # no call of its own: the last code that ran
             if index is not None:
                 self._revoke(index, _misbehaved("a second answer to this call"))
         box.stray.clear()

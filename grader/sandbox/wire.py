@@ -15,6 +15,7 @@ decoding refuses the same before building anything big.
 
 from __future__ import annotations
 
+import fcntl
 import math
 import mmap  # here, not where it is used: the student's user may not read Python's folders
 import os
@@ -29,6 +30,7 @@ MAX_ITEMS = 100_000  #: values in one encoded tree
 MAX_STRING = 100_000  #: characters of one string
 MAX_INT_DIGITS = 300  #: decimal digits of an integer (the results here are floats)
 ALIGN = 64  #: bytes; arrays in shared memory start at multiples of this
+_PLAIN_DTYPE = __import__("re").compile(r"[<>|=]?[biufc][0-9]{1,2}\Z")
 
 
 class Unsupported:
@@ -153,7 +155,13 @@ def decode(tree, get_array, resolve_function=None):
     """The value encoded as `tree`. `get_array(ref, dtype, shape) -> ndarray` fetches an
     array's bytes (and raises WireError when `ref` does not fit). Raises WireError on anything
     malformed or beyond the bounds, before building anything big."""
-    return _Decoder(get_array, resolve_function).decode(tree, 0)
+    return decode_counted(tree, get_array, resolve_function)[0]
+
+
+def decode_counted(tree, get_array, resolve_function=None) -> tuple[object, int]:
+    """`decode`, and the number of values built (what the value costs beyond its arrays)."""
+    decoder = _Decoder(get_array, resolve_function)
+    return decoder.decode(tree, 0), decoder.items
 
 
 class _Decoder:
@@ -180,7 +188,10 @@ class _Decoder:
             text = tree["__float__"]
             if type(text) is not str or len(text) > 40:
                 raise WireError("malformed float")
-            return float(text)
+            try:
+                return float(text)
+            except ValueError:
+                raise WireError("malformed float") from None
         if "__tuple__" in tree and type(tree["__tuple__"]) is list:
             return tuple(self.decode(v, depth + 1) for v in tree["__tuple__"])
         if "__dict__" in tree and type(tree["__dict__"]) is dict:
@@ -194,8 +205,11 @@ class _Decoder:
         raise WireError(f"malformed wire value: keys {sorted(map(str, tree))[:5]}")
 
     def _array(self, tree):
-        try:
-            dtype = np.dtype(str(tree["__array__"])[:16])
+        text = tree["__array__"]
+        if type(text) is not str or not _PLAIN_DTYPE.match(text):
+            raise WireError("malformed array dtype")
+        try:  # numpy parses some dtype strings with ast.literal_eval: only plain ones here
+            dtype = np.dtype(text)
         except (TypeError, ValueError):
             raise WireError("malformed array dtype") from None
         if dtype.kind not in "biufc" or dtype.hasobject:
@@ -260,15 +274,18 @@ class SharedArgs:
         return offset
 
     def read_back(self) -> list:
-        """The arguments as the call left them (arrays from the shared memory)."""
-        memory = mmap.mmap(self.fd, max(self.size, 1), prot=mmap.PROT_READ)
-        try:
-            def get(ref, dtype, shape):
-                return np.frombuffer(memory, dtype=dtype, count=math.prod(shape),
-                                     offset=ref).reshape(shape).copy()
-            return [decode(t, get) for t in self.trees]
-        finally:
-            memory.close()
+        """The arguments as the call left them, read from the shared memory with `pread`
+        (the memory cannot shrink under the parent: see `_anonymous_file`)."""
+        data = os.pread(self.fd, self.size, 0) if self.size else b""
+
+        def get(ref, dtype, shape):
+            end = ref + math.prod(shape) * dtype.itemsize
+            if end > len(data):
+                raise WireError("the shared memory of the arguments was cut short")
+            return np.frombuffer(data, dtype=dtype, count=math.prod(shape),
+                                 offset=ref).reshape(shape).copy()
+
+        return [decode(t, get) for t in self.trees]
 
     def close(self):
         if self.fd is not None:
@@ -291,12 +308,16 @@ def map_args(fd: int, size: int, trees: list, resolve_function):
 
 
 def _anonymous_file(size: int) -> int:
+    """A file of `size` bytes in memory, sealed against shrinking and growing where Linux
+    allows (the call may write its arrays, never resize them under the parent)."""
     if hasattr(os, "memfd_create"):
-        fd = os.memfd_create("gradewise-args", getattr(os, "MFD_CLOEXEC", 1))
-    else:  # macOS: an unlinked temporary file
-        import tempfile
-        handle = tempfile.TemporaryFile()
+        fd = os.memfd_create("gradewise-args", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        os.ftruncate(fd, size)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW |
+                    fcntl.F_SEAL_SEAL)
+        return fd
+    import tempfile  # macOS: an unlinked temporary file (read back with pread: no SIGBUS)
+    with tempfile.TemporaryFile() as handle:
         fd = os.dup(handle.fileno())
-        handle.close()
     os.ftruncate(fd, size)
     return fd

@@ -14,6 +14,8 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from .results import line_label
+
 HISTOGRAM_BINS = 5
 
 
@@ -152,8 +154,8 @@ def feedback_markdown(record: dict, results, title: str | None = None) -> str:
         if r["error"]:
             lines += [f"**Not graded:** {_md(r['error'])}", ""]
             result = by_number.get(r["exercise"])
-            for number, code in getattr(result, "error_lines", []) or []:
-                lines.append(f"- your line {number}: `{_code(code)}`")
+            for place, code in getattr(result, "error_lines", []) or []:
+                lines.append(f"- your {line_label(place)}: `{_code(code)}`")
             continue
         full = {c.name: c for c in getattr(by_number.get(r["exercise"]), "checks", [])}
         for check in r["checks"]:
@@ -166,8 +168,8 @@ def feedback_markdown(record: dict, results, title: str | None = None) -> str:
                     line += f" (see hint {check['hint']}: `grade hint {r['exercise']}`)"
             lines.append(line)
             evidence = getattr(full.get(check["name"]), "evidence", None)
-            for number, function, code in (evidence.trace if evidence else [])[-2:]:
-                lines.append(f"  - your line {number} in `{function}`: `{_code(code)}`")
+            for place, function, code in (evidence.trace if evidence else [])[-2:]:
+                lines.append(f"  - your {line_label(place)} in `{function}`: `{_code(code)}`")
         if r.get("output"):
             shown = r["output"].rstrip("\n").splitlines()[-10:]
             lines += ["", "Your code printed (last lines):", "", "```text", *shown, "```"]

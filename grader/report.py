@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from .results import ExerciseResult
+from .results import ExerciseResult, line_label
 
 NEXT_STEP = {
     "error": "Fix the problem above in {file}, then run `grade exercise {number}` again.",
@@ -115,8 +115,8 @@ def _error_text(result):
     from rich.text import Text
 
     text = Text(result.error)
-    for line, code in result.error_lines:
-        text.append(f"\n  line {line}: ", style="dim")
+    for place, code in result.error_lines:
+        text.append(f"\n  {line_label(place)}: ", style="dim")
         text.append(code.strip(), style="bold")
     return text
 

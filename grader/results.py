@@ -24,7 +24,8 @@ class Evidence:
     worst_index: tuple | None = None
     relative_error: float | None = None
     expected_label: str = "expected"
-    trace: list = field(default_factory=list)  #: (line, function, code) in the student's file
+    #: (place, function, code) in the student's file; place: see `line_label`
+    trace: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"case": self.case, "worst_index": list(self.worst_index)
@@ -51,9 +52,9 @@ class Evidence:
             grid.add_row("worst", Text(f"index {tuple(self.worst_index)}", style="yellow"))
         if self.relative_error is not None:
             grid.add_row("rel. error", Text(f"{self.relative_error:.3g}", style="yellow"))
-        for line, function, code in self.trace:
-            grid.add_row(f"line {line}", Text.assemble((f"in {function}: ", "dim"),
-                                                       (code.strip(), "bold")))
+        for place, function, code in self.trace:
+            grid.add_row(line_label(place), Text.assemble((f"in {function}: ", "dim"),
+                                                          (code.strip(), "bold")))
         yield grid
 
 
@@ -122,7 +123,7 @@ class ExerciseResult:
     file: str = ""
     output: str = ""
     output_dropped: int = 0
-    error_lines: list = field(default_factory=list)  #: (line, text) of the student's file
+    error_lines: list = field(default_factory=list)  #: (place, text) of the student's file
     #: what the student should know beyond the checks, one sentence each: what was not run
     #: while grading (a magic, a cell that does not parse), a function defined twice, ...
     notes: list[str] = field(default_factory=list)
@@ -137,6 +138,12 @@ class ExerciseResult:
                 "file": self.file, "checks": [c.to_json() for c in self.checks],
                 "output": self.output, "output_dropped": self.output_dropped,
                 "notes": list(self.notes)}
+
+
+def line_label(place) -> str:
+    """A place in the student's code in words: a line number of a .py file (int) →
+    "line 12"; a notebook's place is already in words ("cell 4, line 2")."""
+    return f"line {place}" if isinstance(place, int) else str(place)
 
 
 def format_value(value, worst_index=None, worst_style="bold red"):

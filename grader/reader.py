@@ -162,13 +162,12 @@ def read_regular_file(path: Path, limit: int, follow_symlinks: bool = True) -> b
         raise GradewiseError(f"{path}: no such file") from None
     except OSError as exc:
         raise GradewiseError(f"{path}: cannot read it ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as fh:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise GradewiseError(f"{path}: a folder, not a file")
-        if not stat.S_ISREG(mode):
-            raise GradewiseError(f"{path}: not a regular file (a named pipe? a device?), "
-                                 "not read")
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise GradewiseError(f"{path}: a folder, not a file" if stat.S_ISDIR(mode) else
+                             f"{path}: not a regular file (a named pipe? a device?), not read")
+    with open(fd, "rb") as fh:
         try:
             raw = fh.read(limit + 1)
         except OSError as exc:

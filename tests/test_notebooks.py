@@ -250,3 +250,34 @@ def test_a_mistake_in_the_kernel_shows_its_diagnosis_and_grading_stays_out_of_th
     assert "(see hint 2)" in text and "check(1)` again" in text
     assert "Score 5.5/10" in text
     assert "solutions loaded: []" in check_cell_text(nb, nb.cells[-1].id)
+
+
+@pytest.mark.parametrize("softmax,score", [(SOFTMAX, 10), (SOFTMAX_OVERFLOWS, 5.5)],
+                         ids=["correct", "overflows"])
+def test_check_in_the_kernel_and_file_on_the_saved_notebook_agree(softmax, score, ws, tmp_path,
+                                                                  capsys):
+    """Scratch cells that raise and call input(), a definition in a `%%time` cell, a
+    `from __future__` import at the top of a later cell: one notebook, one score."""
+    spec = COURSE.find("1")
+    later = ("from __future__ import annotations\n\ndef softmax_classifier(W: np.ndarray, "
+             "X: NotDefinedInTheKernel) -> np.ndarray:\n    return softmax(X @ W.T)\n")
+    nb = filled(spec, fn_softmax="%%time\n" + softmax, fn_softmax_classifier=later,
+                scratch="print(softmax(logits))  # logits: never defined")
+    at = next(i for i, c in enumerate(nb.cells) if c.get("id") == "ex01-check")
+    nb.cells.insert(at, nbformat.v4.new_code_cell('n = int(input("how many classes? "))'))
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "r = check(1)\nprint('kernel', r.score, [c.passed for c in r.checks])"))
+    nbclient = pytest.importorskip("nbclient")
+    client = nbclient.NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    errors = [o.ename for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert errors == ["NameError", "StdinNotImplementedError"]  # the scratch cells failed
+    kernel = check_cell_text(nb, nb.cells[-1].id).strip().splitlines()[-1]  # after its report
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(nb, path)
+    assert main(["exercise", "1", "--file", str(path), "--json"]) == 0
+    from_file = json.loads(capsys.readouterr().out)
+    assert kernel == f"kernel {float(score)} {[c['passed'] for c in from_file['checks']]}"
+    assert from_file["score"] == score

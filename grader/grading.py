@@ -153,7 +153,12 @@ def defined_again(spec: Spec, submission: Submission) -> list[str]:
     """Notes on the spec's functions defined more than once at the top level. In a kernel's
     history, redefining is how a function is edited: only a stub that replaced the
     student's code is worth a note there."""
-    wanted = {f.name for f in spec.functions}
+    # a top-level `def` starts a line: without two such lines for a name, no need to parse
+    wanted = {f.name for f in spec.functions
+              if len(re.findall(rf"^(?:async[ \t]+)?def[ \t]+{re.escape(f.name)}\b",
+                                submission.code, re.M)) > 1}
+    if not wanted:
+        return []
     found: dict[str, list] = {}
     for definition in submission.definitions:
         if definition.name in wanted:

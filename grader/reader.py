@@ -25,13 +25,14 @@ cells, Markdown too, as Jupyter shows them) and "In [k], line j" for a kernel's 
 
 IPython is imported only when a notebook or a history is read; nbformat only for a notebook
 older than format 4. Bounds (the input is hostile): a `.py`, and the code cells of a notebook,
-MAX_CODE_BYTES; a notebook file MAX_NOTEBOOK_BYTES (outputs count here, not above); at most
-MAX_JSON_ITEMS JSON values, counted (from the `,`, `[` and `{` bytes) before parsing; at most
+MAX_CODE_BYTES; a notebook file MAX_NOTEBOOK_BYTES (outputs count there, not above); at most
+MAX_JSON_ITEMS JSON values, counted (the `,`, `[` and `{` bytes) before parsing; at most
 MAX_CELLS cells; IPython's tokenizer (≈1 MB/s, run again after each command it rewrites) on
-at most TOKENIZE_BUDGET characters. Measured peak memory of `read_submission` (Python 3.11,
-tracemalloc): a 7.6 MB notebook of plots ≈ 23 MB; a 100 MB notebook of one base64 output
-≈ 300 MB; the worst notebook within the limits (2 million empty strings in a list, 100 MB)
-≈ 330 MB. Opening never blocks: only regular files are read (O_NONBLOCK, then fstat).
+at most TOKENIZE_BUDGET characters. Peak memory of reading a notebook (Python 3.11, maximum
+resident size added): a 7.6 MB notebook of plots, 17 MB; 64 MB of base64 plot, 130 MB;
+the worst found within the bounds, 64 MB in one string holding one emoji (Python then stores
+the whole text, and the string, with 4 bytes a character), about 510 MB; 2 million short
+strings, 420 MB. Opening never blocks: only regular files are read (O_NONBLOCK, fstat).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from pathlib import Path
 from .errors import GradewiseError
 
 MAX_CODE_BYTES = 5 * 2 ** 20  #: a .py file, or the code cells of a notebook (bytes of UTF-8)
-MAX_NOTEBOOK_BYTES = 100 * 2 ** 20  #: a notebook file, outputs (plots) included
+MAX_NOTEBOOK_BYTES = 64 * 2 ** 20  #: a notebook file, outputs (plots) included
 MAX_JSON_ITEMS = 2_000_000  #: `,` `[` `{` bytes in a notebook: a bound on its JSON values
 MAX_CELLS = 20_000  #: cells of a notebook or inputs of a kernel's history
 TOKENIZE_BUDGET = 4 * 2 ** 20  #: characters IPython's transformation may tokenize, in all
@@ -140,12 +141,10 @@ def read_submission(path: Path, filename: str | None = None,
     GradewiseError (one line naming `path`) for a missing, unreadable, non-regular (a named
     pipe, a device), oversized, undecodable or broken file."""
     path = Path(path)
-    notebook = path.suffix.lower() == ".ipynb"
-    raw = read_regular_file(path, MAX_NOTEBOOK_BYTES if notebook else MAX_CODE_BYTES,
-                            follow_symlinks)
     filename = filename or str(path.resolve())
-    if notebook:
-        return read_notebook(raw, path, filename)
+    if path.suffix.lower() == ".ipynb":
+        return _read_notebook(path, filename, follow_symlinks)
+    raw = read_regular_file(path, MAX_CODE_BYTES, follow_symlinks)
     return python_source(decode_python(raw, path), filename)
 
 
@@ -162,19 +161,29 @@ def read_regular_file(path: Path, limit: int, follow_symlinks: bool = True) -> b
         raise GradewiseError(f"{path}: no such file") from None
     except OSError as exc:
         raise GradewiseError(f"{path}: cannot read it ({exc.strerror})") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    found = os.fstat(fd)
+    if not stat.S_ISREG(found.st_mode) or found.st_size > limit:
         os.close(fd)
-        raise GradewiseError(f"{path}: a folder, not a file" if stat.S_ISDIR(mode) else
-                             f"{path}: not a regular file (a named pipe? a device?), not read")
-    with open(fd, "rb") as fh:
+        if stat.S_ISDIR(found.st_mode):
+            raise GradewiseError(f"{path}: a folder, not a file")
+        if not stat.S_ISREG(found.st_mode):
+            raise GradewiseError(f"{path}: not a regular file (a named pipe? a device?), "
+                                 "not read")
+        raise GradewiseError(f"{path}: larger than {_megabytes(limit)}, not graded")
+    chunks, size, want = [], 0, found.st_size + 1  # + 1: a file growing meanwhile reads on
+    with open(fd, "rb", buffering=0) as fh:
         try:
-            raw = fh.read(limit + 1)
+            while size <= limit:
+                chunk = fh.read(min(want, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size, want = size + len(chunk), 2 ** 20
         except OSError as exc:
             raise GradewiseError(f"{path}: cannot read it ({exc.strerror})") from None
-    if len(raw) > limit:
+    if size > limit:
         raise GradewiseError(f"{path}: larger than {_megabytes(limit)}, not graded")
-    return raw
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def decode_python(raw: bytes, path) -> str:
@@ -207,11 +216,13 @@ def python_source(text: str, filename: str) -> Submission:
     return Submission(text, filename)
 
 
-def read_notebook(raw: bytes, path, filename: str) -> Submission:
-    """A notebook file's bytes (nbformat 4 JSON, UTF-8; older formats are converted by
-    nbformat): its code cells, read as IPython runs them (module docstring)."""
+def _read_notebook(path: Path, filename: str, follow_symlinks: bool) -> Submission:
+    """A notebook file (nbformat 4 JSON, UTF-8; older formats are converted by nbformat):
+    its code cells, read as IPython runs them (module docstring). The file's bytes, its text
+    and its parsed JSON are dropped as soon as they are no longer needed."""
     import json
 
+    raw = read_regular_file(path, MAX_NOTEBOOK_BYTES, follow_symlinks)
     items = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
     if items > MAX_JSON_ITEMS:
         raise GradewiseError(f"{path}: not a readable Jupyter notebook (more than "

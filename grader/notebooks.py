@@ -9,10 +9,11 @@ derived from the exercise and the cell's role, so regenerating a notebook gives 
 It sends the kernel's input history, as typed (`input_hist_raw`), to a fresh
 `python -m grader.notebooks` process, which reads it with `grader.reader.read_cells` (the
 very reading `grade exercise N --file` gives a saved notebook: IPython's transformation,
-then the definitions) and grades it with the same core. A fresh process rather than a `Grader` kept in the kernel because
-the Grader's sandbox forks from the process that creates it: forked from a kernel, every
-worker would hold a copy of the kernel (its threads, zmq sockets, the student's variables and
-any solution an earlier grading there had loaded). A grading process costs about 0.2 s.
+then the definitions) and grades it with the same core. A fresh process rather than a
+`Grader` kept in the kernel because the Grader's sandbox forks from the process that creates
+it: forked from a kernel, every worker would hold a copy of the kernel (its threads, zmq
+sockets, the student's variables and any solution an earlier grading there had loaded). A
+grading process costs about 0.2 s.
 """
 
 from __future__ import annotations

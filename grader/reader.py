@@ -119,8 +119,7 @@ class Submission:
 
     def label(self, lineno: int) -> str:
         """`place(lineno)` in words: "line 12", "cell 4, line 2", "In [7], line 1"."""
-        where = self.place(lineno)
-        return f"line {where}" if isinstance(where, int) else where
+        return line_label(self.place(lineno))
 
     @cached_property
     def definitions(self) -> tuple[Definition, ...]:
@@ -130,6 +129,12 @@ class Submission:
             return ()
         return tuple(Definition(node.name, node.lineno, _is_stub(node)) for node in tree.body
                      if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+
+
+def line_label(place) -> str:
+    """A place in the student's code (`Submission.place`) in words: "line 12" for a line of a
+    .py file (int); a notebook's place is already in words ("cell 4, line 2")."""
+    return f"line {place}" if isinstance(place, int) else str(place)
 
 
 # -- reading files ----------------------------------------------------------------------------
@@ -305,10 +310,13 @@ def _from_units(units: list[tuple[str, str]], filename: str, kind: str, name: st
     read from in a GradewiseError (too much code, too much IPython syntax)."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    size = sum(len(text.encode("utf-8", "surrogatepass")) for _, text in units)
-    if size > MAX_CODE_BYTES:
+    # as UTF-8: lone surrogates (JSON allows "\\ud800") cannot be source, nor be printed
+    encoded = [(unit, text.encode("utf-8", "replace")) for unit, text in units]
+    if sum(len(data) for _, data in encoded) > MAX_CODE_BYTES:
         raise GradewiseError(f"{name}: its code cells hold more than "
                              f"{_megabytes(MAX_CODE_BYTES)} of code, not graded")
+    units = [(unit, data.decode("utf-8")) for unit, data in encoded]
+    del encoded
     reading = _Reading(TransformerManager(), name)
     statements = []
     for unit, text in units:

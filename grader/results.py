@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .reader import line_label  # noqa: F401  (re-exported: report and gradebook use it)
+
 MAX_SHOWN_ROWS, MAX_SHOWN_COLS = 6, 8
 
 
@@ -24,7 +26,7 @@ class Evidence:
     worst_index: tuple | None = None
     relative_error: float | None = None
     expected_label: str = "expected"
-    #: (place, function, code) in the student's file; place: see `line_label`
+    #: (place, function, code) in the student's file; place: see `reader.Submission.place`
     trace: list = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -138,12 +140,6 @@ class ExerciseResult:
                 "file": self.file, "checks": [c.to_json() for c in self.checks],
                 "output": self.output, "output_dropped": self.output_dropped,
                 "notes": list(self.notes)}
-
-
-def line_label(place) -> str:
-    """A place in the student's code in words: a line number of a .py file (int) →
-    "line 12"; a notebook's place is already in words ("cell 4, line 2")."""
-    return f"line {place}" if isinstance(place, int) else str(place)
 
 
 def format_value(value, worst_index=None, worst_style="bold red"):

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -111,10 +110,9 @@ def test_a_long_running_demo_in_a_notebook_is_not_run(tmp_path):
                 scratch="import time\nfor epoch in range(1000):\n    time.sleep(1)")
     path = tmp_path / "demo.ipynb"
     nbformat.write(nb, path)
-    started = time.monotonic()
     with Grader(COURSE, limits=Limits(import_timeout=1.0)) as grader:
         result = grader.grade(spec, read_submission(path), "demo.ipynb")
-        assert result.score == 10 and time.monotonic() - started < 8
+        assert result.score == 10  # the loop would have run into the 1 s limit
         # the same loop in a .py file runs (module semantics), and is stopped
         module = tmp_path / "demo.py"
         module.write_text("import time\nfor epoch in range(1000):\n    time.sleep(1)\n")

@@ -80,8 +80,11 @@ def graded_code(units: list[tuple[str, str]], kind: str, name: str):
     in the order they ran; `kind`: "notebook" | "history". Returns (code: str, places:
     tuple of (unit, line) or None per line of code, notes: tuple of str, commands: tuple of
     str). Raises GradewiseError (naming `name`) beyond TOKENIZE_BUDGET."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:  # a dependency of gradewise, but an environment may lack it
+        raise GradewiseError(f"{name}: reading a notebook needs IPython, which is not "
+                             "installed here: `pip install ipython`, then grade again") from None
     reading = _Reading(TransformerManager(), name)
     statements = []
     for unit, text in units:
@@ -136,31 +139,35 @@ class _Reading:
     def cell(self, unit: str, text: str) -> list[_Statement]:
         lines = _split(text)
         origin = list(range(1, len(lines) + 1))
-        try:
-            lines, origin = self._python(unit, lines, origin)
-        except (RecursionError, MemoryError, RuntimeError, ValueError) as exc:
+        try:  # as IPython's TransformerManager.transform_cell, one step at a time
+            lines, origin = self._cell_magics(unit, lines, origin)
+            if lines is None:
+                return []
+            lines, origin = self._commands(unit, lines, origin)
+        except (SyntaxError, ValueError, RecursionError, MemoryError, RuntimeError) as exc:
+            # RuntimeError: too many rewrites; in a kernel the cell fails to run at all
             self.notes.append(NOTES["unreadable"].format(unit=unit, error=type(exc).__name__))
-            return []
-        if lines is None:
             return []
         return self._statements(unit, *_rejoin(lines, origin))
 
-    def _python(self, unit, lines, origin):
-        """The cell as Python, as IPython's TransformerManager.transform_cell makes it, with
-        each line's origin; (None, None) for a cell magic that is not run."""
-        manager = self.manager
+    def _cell_magics(self, unit, lines, origin):
+        """Prompts and indentation stripped, and the body of a `%%time` cell (or
+        `%%capture out`, ...); (None, None) for a cell magic whose cell is not run."""
         while True:
-            for transform in manager.cleanup_transforms:
+            for transform in self.manager.cleanup_transforms:
                 lines, origin, _ = _tracked(lines, transform(lines), origin)
             first = lines[0] if lines else ""
             if not first.startswith("%%") or re.match(r"%%\w+\?", first):
-                break  # `%%time?` is a help query, rewritten below
+                return lines, origin  # `%%time?` is a help query: a command, below
             magic = first[2:].rstrip().partition(" ")[0]  # as IPython's cell_magic splits it
             if magic not in KEEP_BODY_MAGICS:
                 key = "timeit" if magic == "timeit" else "cell-magic"
                 self.notes.append(NOTES[key].format(unit=unit, magic=magic))
                 return None, None
-            lines, origin = lines[1:], origin[1:]  # `%%time`, `%%capture out`: the body
+            lines, origin = lines[1:], origin[1:]  # the body is a cell of its own
+
+    def _commands(self, unit, lines, origin):
+        """Line magics, shell and help lines rewritten by IPython, each one noted."""
         if not _MAYBE_IPYTHON.search("".join(lines)):
             return lines, origin
         for _ in range(_LOOP_LIMIT):
@@ -168,18 +175,15 @@ class _Reading:
             if self.budget < 0:
                 raise GradewiseError(f"{self.name}: too much IPython syntax to read in "
                                      f"reasonable time ({unit}), not graded")
-            changed, new = manager.do_one_token_transform(lines)
+            changed, new = self.manager.do_one_token_transform(lines)
             if not changed:
                 return lines, origin
             old, old_origin = lines, origin
             lines, origin, replaced = _tracked(old, new, old_origin)
             if replaced and replaced[0] < replaced[1]:
                 start, end = replaced
-                pieces = [line.strip() for line in old[start:end]]  # `!cmd \\` continued
-                command = " ".join([p[:-1].strip() if p.endswith("\\") else p
-                                    for p in pieces[:-1]] + pieces[-1:])
-                self._command(unit, old_origin[start], command)
-        raise RuntimeError("IPython's limit of rewrites in one cell")
+                self._command(unit, old_origin[start], _joined(old[start:end]))
+        raise RuntimeError("more rewrites than IPython allows in one cell")
 
     def _command(self, unit, line, text):
         shown = text if len(text) <= 60 else text[:57] + "..."
@@ -218,6 +222,13 @@ class _Reading:
             statements.append(_Statement(unit, node, text,
                                          origin[first - 1:first - 1 + len(text)]))
         return statements
+
+
+def _joined(lines: list[str]) -> str:
+    """A command as IPython runs it: lines continued with a backslash joined by a space."""
+    pieces = [line.strip() for line in lines]
+    return " ".join([p[:-1].strip() if p.endswith("\\") else p for p in pieces[:-1]]
+                    + pieces[-1:])
 
 
 def _split(text: str) -> list[str]:

@@ -14,7 +14,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from .results import line_label
+from .reader import line_label
 
 HISTOGRAM_BINS = 5
 

@@ -11,8 +11,8 @@ import re
 from .cases import DEFAULT_SEED, build_inputs, call_args
 from .checks import CaseRun, Context, run_check
 from .diagnose import EMPTY_FOLDER, blame_callees, reads_a_missing_file
-from .reader import Submission, python_source
-from .results import CheckResult, ExerciseResult, line_label
+from .reader import Submission, line_label, python_source
+from .results import CheckResult, ExerciseResult
 from .runner import Call, Limits, Sandbox
 from .spec import Spec
 

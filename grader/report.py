@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from .results import ExerciseResult, line_label
+from .reader import line_label
+from .results import ExerciseResult
 
 NEXT_STEP = {
     "error": "Fix the problem above in {file}, then run `grade exercise {number}` again.",

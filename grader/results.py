@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .reader import line_label  # noqa: F401  (re-exported: report and gradebook use it)
+from .reader import line_label
 
 MAX_SHOWN_ROWS, MAX_SHOWN_COLS = 6, 8
 

@@ -46,7 +46,9 @@ _LOOP_LIMIT = 500  #: rewrites in one cell, as IPython's own TRANSFORM_LOOP_LIMI
 _GUARD = ("except Exception as __gradewise_error:",
           "    print(f'[gradewise] {where} failed while grading "
           "({{type(__gradewise_error).__name__}}: {{__gradewise_error}}): what it defines "
-          "is missing', file=__import__('sys').stderr)")
+          "is missing' + (' (graded code runs in an empty folder, without your other files: "
+          "put the data in the notebook itself)' if isinstance(__gradewise_error, OSError) "
+          "else ''), file=__import__('sys').stderr)")
 
 NOTES = {
     "command": "not run while grading: `{text}` ({where})",

@@ -119,6 +119,7 @@ def test_a_graded_assignment_that_fails_says_where_and_why(grader, tmp_path):
                           + "\ndef softmax_classifier(W, X):\n    return softmax(X @ W.T) + 0 * LOGITS.sum()\n")
     result = grader.grade(EX1, read_submission(path), "nb.ipynb")
     assert "[gradewise] cell 3, line 1 failed while grading (FileNotFoundError: " in result.output
+    assert "(graded code runs in an empty folder, without your other files" in result.output
     classifier = [c for c in result.checks if c.function == "softmax_classifier"]
     assert all("NameError: name 'LOGITS' is not defined" in c.message for c in classifier)
     assert result.score == EX1.points - sum(c.max_score for c in classifier)

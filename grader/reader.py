@@ -151,7 +151,8 @@ def read_regular_file(path: Path, limit: int, follow_symlinks: bool = True) -> b
 
 def decode_python(raw: bytes, path) -> str:
     """Python source bytes as text, decoded as the interpreter decodes a module: a UTF-8
-    BOM, else a PEP 263 declaration (`# -*- coding: latin-1 -*-`), else UTF-8."""
+    BOM, else a PEP 263 declaration (`# -*- coding: latin-1 -*-`), else UTF-8. Raises
+    GradewiseError, one line naming `path`, the line and the byte, and what to do."""
     import io
     import tokenize
 

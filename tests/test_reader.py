@@ -48,7 +48,8 @@ def run(code: str) -> dict:
 # -- IPython's rules ---------------------------------------------------------------------------
 
 def test_lines_that_start_with_percent_or_not_equal_inside_an_expression_stay_python():
-    submission = read_cells(["", "REMAINDER = (7\n% 4)\nDIFFERENT = (1\n  != 2)\nTEXT = '''\n%s\n!x'''",
+    submission = read_cells(["", "REMAINDER = (7\n% 4)\nDIFFERENT = (1\n  != 2)\n"
+                                 "TEXT = '''\n%s\n!x'''",
                              "def uses():\n    return REMAINDER, DIFFERENT, TEXT"])
     assert run(submission.code)["uses"]() == (3, True, "\n%s\n!x")
     assert submission.notes == () and submission.commands == ()
@@ -116,7 +117,8 @@ def test_scratch_cells_are_not_run_and_noted_once_per_notebook(tmp_path):
 def test_a_graded_assignment_that_fails_says_where_and_why(grader, tmp_path):
     path = write_notebook(tmp_path / "nb.ipynb", "import numpy as np",
                           "LOGITS = np.loadtxt('my_logits.txt')\n" + SOFTMAX
-                          + "\ndef softmax_classifier(W, X):\n    return softmax(X @ W.T) + 0 * LOGITS.sum()\n")
+                          + "\ndef softmax_classifier(W, X):\n"
+                            "    return softmax(X @ W.T) + 0 * LOGITS.sum()\n")
     result = grader.grade(EX1, read_submission(path), "nb.ipynb")
     assert "[gradewise] cell 3, line 1 failed while grading (FileNotFoundError: " in result.output
     assert "(graded code runs in an empty folder, without your other files" in result.output
@@ -212,7 +214,8 @@ def test_a_folder_is_not_a_file(tmp_path):
 
 def test_hostile_notebooks_are_refused_cheaply(tmp_path):
     many = tmp_path / "many.ipynb"
-    many.write_bytes(b'{"cells": [' + b"[]," * 1_000_000 + b'[]], "x": "' + b"," * 1_000_000 + b'"}')
+    many.write_bytes(b'{"cells": [' + b"[]," * 1_000_000 + b'[]], "x": "'
+                     + b"," * 1_000_000 + b'"}')
     deep = tmp_path / "deep.ipynb"
     deep.write_bytes(b"[" * 200_000)
     code = tmp_path / "code.ipynb"
@@ -286,7 +289,8 @@ def test_in_a_kernel_only_a_stub_run_again_over_the_code_is_worth_a_note():
 def test_files_read_by_the_code_get_the_empty_folder_explanation(grader, tmp_path):
     (tmp_path / "logits.txt").write_text("1 2 3\n")
     module = tmp_path / "ex01.py"
-    module.write_text("import numpy as np\nDATA = np.loadtxt('logits.txt')\n" + SOFTMAX + CLASSIFIER)
+    module.write_text("import numpy as np\nDATA = np.loadtxt('logits.txt')\n" + SOFTMAX
+                      + CLASSIFIER)
     result = grader.grade(EX1, read_submission(module), "ex01.py")
     assert "FileNotFoundError while it was loaded (line 2)" in result.error
     assert "Graded code runs in an empty folder, without your other files" in result.error
@@ -296,7 +300,8 @@ def test_files_read_by_the_code_get_the_empty_folder_explanation(grader, tmp_pat
     assert all("Graded code runs in an empty folder" in c.message
                for c in in_a_call.checks if c.function == "softmax")
     other = grader.grade_source(EX1, "import numpy as np\n" + CLASSIFIER
-                                + "def softmax(f):\n    raise ValueError('no')\n", "/s/x.py", "x.py")
+                                + "def softmax(f):\n    raise ValueError('no')\n",
+                                "/s/x.py", "x.py")
     assert not any("empty folder" in c.message for c in other.checks)
 
 

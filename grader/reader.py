@@ -33,6 +33,7 @@ import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import GradewiseError
 
@@ -41,8 +42,7 @@ MAX_NOTEBOOK_BYTES = 64 * 2 ** 20  #: a notebook file, outputs (plots) included
 MAX_JSON_ITEMS = 2_000_000  #: `,` `[` `{` bytes in a notebook: a bound on its JSON values
 MAX_CELLS = 20_000  #: cells of a notebook or inputs of a kernel's history
 
-@dataclass(frozen=True)
-class Definition:
+class Definition(NamedTuple):  # a NamedTuple: made in a tenth of a dataclass's time
     """A top-level `def` of the graded code."""
 
     name: str

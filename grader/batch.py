@@ -203,10 +203,11 @@ def load_source(path: Path, shown: str):
 
 
 def _defines_any(submission, spec) -> bool:
-    try:
-        tree = ast.parse(submission.code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return True  # let the grader report the syntax error
+    from .reader import parse_bounded
+
+    tree = parse_bounded(submission.code)
+    if tree is None:
+        return True  # let the grader report it (a syntax error, ...)
     names = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

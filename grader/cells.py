@@ -18,10 +18,14 @@ naming its cell, and the rest still loads), and every `from __future__` import, 
 the top. Calls, prints, loops, plots, `input()` and the check cell are scratch work: not
 run, and noted for a notebook file (in a kernel they ran, in front of the student).
 
-IPython's transformation tokenizes the whole cell again after each command it rewrites, in
-pure Python (about 1 MB/s): cells without IPython syntax skip it, and TOKENIZE_BUDGET bounds
-it for the rest (4 MB: seconds, far above real notebooks). Selecting the definitions is
-linear in the statements.
+Bounds (cells are hostile): IPython's transformation tokenizes the whole cell again after
+each command it rewrites, in pure Python (150 000 to 1 000 000 characters a second): cells
+without IPython syntax skip it, and TOKENIZE_BUDGET bounds it for the rest (1 MB: at most
+seconds, far above what real notebooks need). A cell over MAX_CELL_BYTES is not read (its
+syntax tree alone could take hundreds of MB), and MAX_STATEMENTS bounds the summaries kept.
+Selecting the definitions is linear in the statements; nothing recurses on a syntax tree.
+Measured on hostile notebooks within the bounds (Python 3.11): at most ≈7 s (19 cells,
+each one `def` of 240 KB) and ≈170 MB of added resident memory.
 """
 
 from __future__ import annotations
@@ -32,7 +36,11 @@ from dataclasses import dataclass, field
 
 from .errors import GradewiseError
 
-TOKENIZE_BUDGET = 4 * 2 ** 20  #: characters IPython's transformation may tokenize, in all
+TOKENIZE_BUDGET = 2 ** 20  #: characters IPython's transformation may tokenize, in all
+#: one cell's code (UTF-8 bytes): Python's syntax tree takes up to ≈600 bytes a byte of
+#: source (`x=1` lines), so this bounds what one cell's tree (or tokens) may take, ≈150 MB
+MAX_CELL_BYTES = 256 * 2 ** 10
+MAX_STATEMENTS = 50_000  #: top-level statements of all cells (a summary of each is kept)
 MAX_NOTES = 12  #: notes kept (the rest are counted)
 
 #: cell magics that run their body in the kernel's namespace: the body is what is graded
@@ -62,18 +70,23 @@ NOTES = {
     "scratch": "only definitions are graded (functions, classes, and the imports and "
                "constants they use): the other statements of {units} were not run",
     "unreadable": "{unit} could not be read as IPython reads it ({error}): not graded",
+    "too-large": "{unit} holds more than {size} of code: not graded",
     "more": "… and {count} more notes",
 }
 
 
 @dataclass
 class _Statement:
-    """One top-level statement of a cell, as IPython transformed it."""
+    """One top-level statement of a cell, as IPython transformed it: its text and what
+    choosing it needs (its syntax tree is not kept: hostile cells make big ones)."""
 
     unit: str  #: "cell 4", "In [7]"
-    node: ast.stmt
     lines: list  #: its text, one str per line (no newline)
     origin: list  #: the cell's line number of each of `lines`
+    kind: str  #: "definition" (def, class) | "future" | "import" | "assignment" | "other"
+    binds: set  #: names an import or assignment binds or changes
+    calls: bool  #: whether running it calls anything
+    inert: bool  #: left out, nobody misses it (`pass`, a bare string, the check cell)
     names: set = field(default_factory=set)  #: module-level names it reads
 
 
@@ -104,18 +117,18 @@ def _graded_lines(statements: list[_Statement], keep: list[bool]):
     """(lines of code, their places, the units with statements left out)."""
     code, places, scratch = [], [], []
     for statement in statements:  # first: a future import must open the module
-        if _is_future(statement.node):
+        if statement.kind == "future":
             code += statement.lines
             places += [(statement.unit, line) for line in statement.origin]
     for statement, kept in zip(statements, keep):
-        if _is_future(statement.node):
+        if statement.kind == "future":
             continue
         if not kept:
-            if not _is_inert(statement) and statement.unit not in scratch:
+            if not statement.inert and statement.unit not in scratch:
                 scratch.append(statement.unit)
             continue
         mapped = [(statement.unit, line) for line in statement.origin]
-        if isinstance(statement.node, _DEFINITIONS):
+        if statement.kind == "definition":
             code += statement.lines
             places += mapped
         else:  # guarded: it may have failed in the kernel too, where it then had no effect
@@ -135,10 +148,15 @@ class _Reading:
         self.manager, self.name = manager, name
         self.budget = TOKENIZE_BUDGET
         self.future_flags = 0  # a `from __future__` import holds for the later cells too
+        self.statements = 0
         self.notes: list[str] = []
         self.commands: list[str] = []
 
     def cell(self, unit: str, text: str) -> list[_Statement]:
+        if len(text) > MAX_CELL_BYTES and len(text.encode("utf-8")) > MAX_CELL_BYTES:
+            self.notes.append(NOTES["too-large"].format(unit=unit,
+                                                        size=f"{MAX_CELL_BYTES // 1024} KB"))
+            return []
         lines = _split(text)
         origin = list(range(1, len(lines) + 1))
         try:  # as IPython's TransformerManager.transform_cell, one step at a time
@@ -208,6 +226,10 @@ class _Reading:
             self.notes.append(NOTES["syntax"].format(unit=unit, type=type(exc).__name__,
                                                      where=where, message=message))
             return []
+        self.statements += len(tree.body)
+        if self.statements > MAX_STATEMENTS:
+            raise GradewiseError(f"{self.name}: more than {MAX_STATEMENTS:,} statements, "
+                                 "not graded")
         texts = [line.rstrip("\n") for line in lines]
         statements = []
         for node in tree.body:
@@ -220,10 +242,36 @@ class _Reading:
                 text = texts[first - 1:node.end_lineno]
             else:  # only the statement: `a = 1; b = f()` share a line
                 first = node.lineno
-                text = (ast.get_source_segment(source, node) or "").split("\n")
-            statements.append(_Statement(unit, node, text,
-                                         origin[first - 1:first - 1 + len(text)]))
+                text = _segment(texts, node)
+            statements.append(_summary(unit, node, text, origin[first - 1:first - 1 + len(text)]))
         return statements
+
+
+def _summary(unit: str, node: ast.stmt, lines: list, origin: list) -> _Statement:
+    kind = ("definition" if isinstance(node, _DEFINITIONS) else "future" if _is_future(node)
+            else "import" if isinstance(node, (ast.Import, ast.ImportFrom))
+            else "assignment" if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+            else "other")
+    names = _global_names("\n".join(lines))
+    if kind == "definition":  # always graded: what it binds or calls does not matter
+        return _Statement(unit, lines, origin, kind, set(), False, False, names)
+    return _Statement(unit, lines, origin, kind, _binds(node), _calls(node),
+                      _is_inert(node, kind, names), names)
+
+
+def _segment(texts: list[str], node: ast.stmt) -> list[str]:
+    """The statement's own text, as lines: like ast.get_source_segment, whose cost grows
+    with the whole cell at every call (its offsets count UTF-8 bytes)."""
+    first, last = node.lineno - 1, node.end_lineno - 1
+    if first == last:
+        return [_cut(texts[first], node.col_offset, node.end_col_offset)]
+    return [_cut(texts[first], node.col_offset, None), *texts[first + 1:last],
+            _cut(texts[last], 0, node.end_col_offset)]
+
+
+def _cut(line: str, start: int, end: int | None) -> str:
+    data = line.encode("utf-8")
+    return data[start:end].decode("utf-8")
 
 
 def _joined(lines: list[str]) -> str:
@@ -293,22 +341,19 @@ def _select(statements: list[_Statement]) -> list[bool]:
     a name a graded statement reads (transitively); assignments that call nothing
     (`softmax = my_softmax`, `EPS = 1e-12`). Statements that use `get_ipython` (IPython
     commands) never: they cannot run outside IPython. Linear in the statements."""
-    for statement in statements:
-        statement.names = _global_names("\n".join(statement.lines))
-    keep = [isinstance(s.node, _DEFINITIONS) for s in statements]
+    keep = [s.kind == "definition" for s in statements]
     binders: dict[str, list[int]] = {}
     wanted: list[str] = []
     for i, statement in enumerate(statements):
         if keep[i]:
             wanted += statement.names
             continue
-        binds = _binds(statement.node)
-        if not binds or "get_ipython" in statement.names:
+        if not statement.binds or "get_ipython" in statement.names:
             continue
-        if not _calls(statement.node) and not _is_import(statement.node):
+        if not statement.calls and statement.kind != "import":
             keep[i] = True
             wanted += statement.names
-        for name in binds:
+        for name in statement.binds:
             binders.setdefault(name, []).append(i)
     seen = set()
     while wanted:
@@ -339,20 +384,14 @@ def _global_names(text: str) -> set[str]:
     return names
 
 
-def _is_import(node: ast.stmt) -> bool:
-    return isinstance(node, (ast.Import, ast.ImportFrom))
-
-
 def _is_future(node: ast.stmt) -> bool:
     return isinstance(node, ast.ImportFrom) and node.module == "__future__"
 
 
-def _is_inert(statement: _Statement) -> bool:
+def _is_inert(node: ast.stmt, kind: str, names: set) -> bool:
     """Statements left out that nobody misses: `pass`, a bare string, an unused import, an
     IPython command (noted on its own), gradewise's check cell (`check(1)`)."""
-    node = statement.node
-    if isinstance(node, (ast.Pass, ast.Import, ast.ImportFrom)) or \
-            "get_ipython" in statement.names:
+    if isinstance(node, ast.Pass) or kind in ("import", "future") or "get_ipython" in names:
         return True
     if isinstance(node, ast.Expr):
         value = node.value
@@ -373,10 +412,14 @@ def _is_grader_import(node: ast.stmt) -> bool:
 
 def _calls(node: ast.AST) -> bool:
     """Whether running the statement calls anything (a lambda's body is not run)."""
-    if isinstance(node, ast.Call):
-        return True
-    return any(_calls(child) for child in ast.iter_child_nodes(node)
-               if not isinstance(child, ast.Lambda))
+    stack = [node]  # not recursive: a hostile cell nests deeper than Python's stack
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call):
+            return True
+        stack += [child for child in ast.iter_child_nodes(node)
+                  if not isinstance(child, ast.Lambda)]
+    return False
 
 
 def _binds(node: ast.stmt) -> set[str]:

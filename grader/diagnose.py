@@ -131,9 +131,10 @@ def functions_called(source: str) -> dict[str, set[str]]:
     """For each top-level function of a student's source, the names its body uses."""
     import ast
 
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    from .reader import parse_bounded
+
+    tree = parse_bounded(source)
+    if tree is None:
         return {}
     return {node.name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
             for node in tree.body if isinstance(node, ast.FunctionDef)}

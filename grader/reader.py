@@ -18,11 +18,12 @@ imported only when a notebook or a history is read; nbformat only for a notebook
 format 4 (the JSON is read as UTF-8, a byte-order mark tolerated). Bounds (the input is
 hostile): a `.py`, and the code cells of a notebook, MAX_CODE_BYTES; a notebook file
 MAX_NOTEBOOK_BYTES (outputs count there only); at most MAX_JSON_ITEMS JSON values, counted
-(the `,`, `[` and `{` bytes) before parsing; at most MAX_CELLS cells. Peak memory of reading
-a notebook (Python 3.11, maximum resident size added): a 7.6 MB notebook of plots, 17 MB;
-64 MB of base64 plot, 130 MB; the worst found within the bounds, 64 MB in one string holding
-one emoji (Python then stores the text, and the string, with 4 bytes a character), about
-510 MB; 2 million short strings, 420 MB.
+(the `,`, `[` and `{` bytes) before parsing; at most MAX_CELLS cells (`grader.cells` bounds
+the rest). Peak memory of reading a notebook (Python 3.11, maximum resident size added): a
+7.6 MB notebook of plots, 15 MB in 0.04 s; 64 MB of base64 plot, 130 MB; the worst found
+within the bounds, 64 MB in one string holding one emoji (Python then stores the text, and
+the string, with 4 bytes a character), about 500 MB in 0.7 s; 2 million short strings,
+230 MB.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ MAX_CODE_BYTES = 5 * 2 ** 20  #: a .py file, or the code cells of a notebook (by
 MAX_NOTEBOOK_BYTES = 64 * 2 ** 20  #: a notebook file, outputs (plots) included
 MAX_JSON_ITEMS = 2_000_000  #: `,` `[` `{` bytes in a notebook: a bound on its JSON values
 MAX_CELLS = 20_000  #: cells of a notebook or inputs of a kernel's history
+MAX_PARSE_CHARS = 256 * 2 ** 10  #: longest code the grader's own process parses (≈150 MB)
 
 class Definition(NamedTuple):  # a NamedTuple: made in a tenth of a dataclass's time
     """A top-level `def` of the graded code."""
@@ -82,7 +84,7 @@ class Submission:
     @cached_property
     def definitions(self) -> tuple[Definition, ...]:
         """The top-level functions of `code`, in order (a name may come more than once)."""
-        tree = _parse(self.code)
+        tree = parse_bounded(self.code)
         if tree is None:
             return ()
         return tuple(Definition(node.name, node.lineno, _is_stub(node)) for node in tree.body
@@ -268,7 +270,13 @@ def _megabytes(size: int) -> str:
     return f"{size / 2 ** 20:g} MB"
 
 
-def _parse(code: str):
+def parse_bounded(code: str):
+    """The syntax tree (ast.Module) of student code, or None when it does not parse or is
+    longer than MAX_PARSE_CHARS: a tree takes up to ≈600 bytes a character of source, and
+    the grader's own process must not hold one of gigabytes (the sandbox compiles the code
+    itself, under its limits)."""
+    if len(code) > MAX_PARSE_CHARS:
+        return None
     try:
         return ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):

@@ -324,3 +324,14 @@ def test_check_called_by_a_graded_py_file_is_quiet_and_imports_nothing(grader):
               "from grader import check\nprint('answer', check(1))\n")
     result = grader.grade_source(EX1, source, "/s/ex01.py", "ex01.py")
     assert result.score == EX1.points and result.output == "answer None\n"
+
+
+def test_hostile_cells_are_bounded_and_the_rest_still_read():
+    huge_cell = "x = 1\n" * (cells.MAX_CELL_BYTES // 6 + 1)
+    deep = "x = " + "f(" * 5000 + ")" * 5000
+    submission = read_cells(["", huge_cell, deep, "def g():\n    return 1"])
+    assert "In [1] holds more than 256 KB of code: not graded" in submission.notes
+    assert any(n.startswith("In [2] does not compile") for n in submission.notes)
+    assert run(submission.code)["g"]() == 1
+    with pytest.raises(GradewiseError, match="more than 50,000 statements"):
+        read_cells(["", *["x = 1\n" * 10_000] * 6])

@@ -136,7 +136,7 @@ def _graded_lines(statements: list[_Statement], keep: list[bool]):
             # backslashes), where indentation does not count and a string's must not change
             where = f"{statement.unit}, line {statement.origin[0]}"
             code += ["try:", "    " + statement.lines[0], *statement.lines[1:], _GUARD[0],
-                     _GUARD[1].format(where=where.replace("'", ""))]
+                     _GUARD[1].format(where=where)]
             places += [None, *mapped, None, None]
     return code, places, scratch
 

@@ -378,16 +378,16 @@ def grade_student(grader, specs, student: Student) -> list:
             continue
         shown = student.shown(path)
         try:
-            source = load_source(path)
+            submission = load_source(path, shown)
         except GradewiseError as exc:
             results.append(_ungraded(spec, str(exc).replace(str(path), shown), submitted=True))
             continue
-        if student.whole is not None and not _defines_any(source, spec):
+        if student.whole is not None and not _defines_any(submission, spec):
             reason = f"not submitted: {shown} defines none of {_names(spec)}"
             results.append(_ungraded(spec, reason, submitted=False))
             continue
         try:
-            result = grader.grade_source(spec, source, shown, shown)
+            result = grader.grade(spec, submission, shown)
         except GradewiseError:
             raise  # a broken spec is the instructor's to fix, not a student's zero
         except Exception as exc:  # a bug in the grader: this file scores 0, the batch goes on
@@ -401,30 +401,20 @@ def grade_student(grader, specs, student: Student) -> list:
     return results
 
 
-def load_source(path: Path) -> str:
-    """A submitted file's code: no symbolic link, a bounded size, notebooks as code cells."""
-    from .sources import notebook_code
+def load_source(path: Path, shown: str):
+    """A submitted file as `grader.reader` reads it (never through a symbolic link; bounded;
+    a notebook as IPython runs it); tracebacks name it `shown`. Raises GradewiseError."""
+    from .reader import read_submission
 
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError as exc:
-        raise GradewiseError(f"{path}: cannot read it ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as fh:
-        raw = fh.read(MAX_SOURCE_BYTES + 1)
-    if len(raw) > MAX_SOURCE_BYTES:
-        raise GradewiseError(f"{path}: larger than {MAX_SOURCE_BYTES // 2**20} MB, not graded")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise GradewiseError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return notebook_code(text, path) if path.suffix.lower() == ".ipynb" else text
+    return read_submission(path, filename=shown, follow_symlinks=False)
 
 
-def _defines_any(source: str, spec) -> bool:
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return True  # let the grader report why it does not compile
+def _defines_any(submission, spec) -> bool:
+    from .reader import parse_bounded
+
+    tree = parse_bounded(submission.code)
+    if tree is None:
+        return True  # let the grader report it (a syntax error, ...)
     names = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -432,6 +422,9 @@ def _defines_any(source: str, spec) -> bool:
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.Try):  # a notebook's guarded assignment (grader.reader)
+            names.update(t.id for stmt in node.body if isinstance(stmt, ast.Assign)
+                         for t in stmt.targets if isinstance(t, ast.Name))
     return bool(names & {f.name for f in spec.functions})
 
 

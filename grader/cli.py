@@ -128,14 +128,12 @@ def _register_exercise(sub, common):
 def cmd_exercise(args) -> int:
     from .grading import Grader  # imports numpy; the sandbox forks before anything else loads
     from .course import find_course
-    from .sources import read_source
+    from .reader import read_submission
     from .workspace import Workspace
 
     course = find_course()
     if args.file is not None and args.which == "all":
         raise GradewiseError("--file grades one exercise: give its number, not 'all'")
-    if args.file is not None and not args.file.is_file():
-        raise GradewiseError(f"{args.file}: no such file")
     specs = course.specs() if args.which == "all" else [course.find(args.which)]
     numbers = [int(p.name[2:4]) for p in course.spec_paths()]
     workspace = Workspace.locate(args.workspace)
@@ -145,7 +143,7 @@ def cmd_exercise(args) -> int:
             path = args.file or workspace.file(spec)
             if args.file is None and workspace.ensure_stub(spec):
                 created.append(spec.number)
-            result = grader.grade_source(spec, read_source(path), str(path.resolve()), str(path))
+            result = grader.grade(spec, read_submission(path), str(path))
             if args.file is None:
                 _record(workspace, result)
             results.append(result)

@@ -52,7 +52,16 @@ TEMPLATES = {
                     "your fault: please report it. The other checks are not affected.",
     "uses-failing-function": "`{function}` calls your `{callee}`, which fails its own checks: "
                              "fix `{callee}` first, then grade again.",
+    "callee-not-implemented": "`{function}` fails because `{callee}` is not implemented yet "
+                              "(it still raises NotImplementedError): fill in `{callee}` "
+                              "first.",
 }
+#: said of an error reading a file: the sandbox's working folder is empty on purpose (no
+#: student may read another's files, nor the course's)
+EMPTY_FOLDER = ("Graded code runs in an empty folder, without your other files: put the data "
+                "your functions need in the code itself (e.g. `LOGITS = np.array([...])`), and "
+                "keep code that reads files under `if __name__ == \"__main__\":` (a notebook's "
+                "scratch cells are not run).")
 JACOBIAN_FORM_WHY = {
     True: "the shape convention says a gradient has the shape of its parameter, so drop "
           "the extra axis (a (1, n) Jacobian row becomes the (n,) gradient).",
@@ -72,6 +81,10 @@ def of_outcome(outcome, function: str, file: str, timeout: float) -> Diagnosis:
     """A call that produced no value: why, from how it ended."""
     exc = outcome.exception or {}
     if outcome.status == "exception" and exc.get("type") == "NotImplementedError":
+        callee = _raised_in(exc, function)
+        if callee:  # whatever the names' history: the frame that raised says who it was
+            return Diagnosis("uses-failing-function", TEMPLATES["callee-not-implemented"].format(
+                function=function, callee=callee))
         return Diagnosis("not-implemented", TEMPLATES["not-implemented"].format(
             function=function, file=file))
     if outcome.status == "missing":
@@ -96,16 +109,39 @@ def of_outcome(outcome, function: str, file: str, timeout: float) -> Diagnosis:
     message = exc.get("message", "")
     text = TEMPLATES["exception"].format(function=function, type=exc.get("type", "an error"),
                                          message=message or "(no message)")
+    if reads_a_missing_file(exc):
+        text = f"{text.rstrip('.')}. {EMPTY_FOLDER}"
     return Diagnosis("exception", text)
+
+
+def _raised_in(exc: dict, function: str) -> str | None:
+    """The student function (other than `function`) in which the exception was raised: the
+    innermost frame of the student's file, when it is a named function of its own."""
+    lines = exc.get("lines") or []
+    if not lines:
+        return None
+    innermost = str(lines[-1][1])
+    return innermost if innermost != function and innermost.isidentifier() else None
+
+
+def reads_a_missing_file(exc: dict | None) -> bool:
+    """Whether an exception (type, message) says a file was not found."""
+    if not exc:
+        return False
+    if exc.get("type") == "FileNotFoundError":
+        return True
+    return exc.get("type") in ("OSError", "IOError") and \
+        "No such file" in str(exc.get("message", ""))
 
 
 def functions_called(source: str) -> dict[str, set[str]]:
     """For each top-level function of a student's source, the names its body uses."""
     import ast
 
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):  # hostile sources too
+    from .reader import parse_bounded
+
+    tree = parse_bounded(source)
+    if tree is None:
         return {}
     return {node.name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
             for node in tree.body if isinstance(node, ast.FunctionDef)}
@@ -122,7 +158,7 @@ def blame_callees(checks, source: str, mistakes) -> None:
     for mistake in mistakes:
         own_mistakes.setdefault(mistake.function, set()).add(mistake.id)
     calls = functions_called(source)
-    keep = {"not-implemented", "missing-function", "mutated-input"}
+    keep = {"not-implemented", "missing-function", "mutated-input", "uses-failing-function"}
     for check in checks:
         if check.passed or check.diagnosis in keep or \
                 check.diagnosis in own_mistakes.get(check.function, ()):

@@ -14,6 +14,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from .reader import line_label
 from .safetext import csv_cell, markdown_block, markdown_code, markdown_inline, visible
 
 HISTOGRAM_BINS = 5
@@ -159,8 +160,8 @@ def feedback_markdown(record: dict, results, title: str | None = None) -> str:
         if r["error"]:
             lines += [f"**Not graded:** {_md(r['error'])}", ""]
             result = by_number.get(r["exercise"])
-            for number, code in getattr(result, "error_lines", []) or []:
-                lines.append(f"- your line {number}: {_code(code)}")
+            for place, code in getattr(result, "error_lines", []) or []:
+                lines.append(f"- your {line_label(place)}: {_code(code)}")
             continue
         full = {c.name: c for c in getattr(by_number.get(r["exercise"]), "checks", [])}
         for check in r["checks"]:
@@ -173,8 +174,8 @@ def feedback_markdown(record: dict, results, title: str | None = None) -> str:
                     line += f" (see hint {check['hint']}: `grade hint {r['exercise']}`)"
             lines.append(line)
             evidence = getattr(full.get(check["name"]), "evidence", None)
-            for number, function, code in (evidence.trace if evidence else [])[-2:]:
-                lines.append(f"  - your line {number} in {_code(function)}: {_code(code)}")
+            for place, function, code in (evidence.trace if evidence else [])[-2:]:
+                lines.append(f"  - your {line_label(place)} in {_code(function)}: {_code(code)}")
         if r.get("output"):
             shown = "\n".join(r["output"].rstrip("\n").splitlines()[-10:])
             lines += ["", "Your code printed (last lines):", "", *markdown_block(shown)]

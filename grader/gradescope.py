@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT_VARIABLE = "GRADEWISE_AUTOGRADER_ROOT"
 HIDDEN_SHARE = 0.5  #: share of a check's points given to its hidden cases
-DEFAULT_DEPENDENCIES = ["numpy>=1.24", "pyyaml>=6", "rich>=13", "nbformat>=5.7"]
+DEFAULT_DEPENDENCIES = ["numpy>=1.24", "pyyaml>=6", "rich>=13", "nbformat>=5.7", "ipython>=8"]
 
 SETUP_SH = """\
 #!/usr/bin/env bash

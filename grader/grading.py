@@ -6,16 +6,19 @@ loaded: create it first, then grade as many exercises as needed, then close it.
 
 from __future__ import annotations
 
+import re
+
 from .cases import DEFAULT_SEED, build_inputs, call_args
 from .checks import CaseRun, Context, run_check
-from .diagnose import blame_callees
+from .diagnose import EMPTY_FOLDER, blame_callees, reads_a_missing_file
+from .reader import Submission, line_label, python_source
 from .results import CheckResult, ExerciseResult
 from .sandbox import Call, Limits, Sandbox
 from .spec import Spec
 
 MODULE_ERRORS = {
-    "syntax": "your file does not parse: {type}{at_line}: {message}. Fix it and grade again.",
-    "exception": "your file raised {type} while it was loaded (line {line}): {message}. Code at "
+    "syntax": "your file does not parse: {type}{at_where}: {message}. Fix it and grade again.",
+    "exception": "your file raised {type} while it was loaded ({where}): {message}. Code at "
                  "the top level of the file runs first; fix it or move it into a function.",
     "timeout": "your file's top-level code ran for more than {seconds:g} s, so no function could "
                "be graded: move demos and experiments under `if __name__ == \"__main__\":`.",
@@ -23,6 +26,24 @@ MODULE_ERRORS = {
                "be graded.",
     "misbehaved": "your file's top-level code misbehaved: {detail}. No function could be graded.",
 }
+# a notebook's graded code is its definitions (grader.reader): no demo, no scratch cell
+NOTEBOOK_MODULE_ERRORS = {
+    **MODULE_ERRORS,
+    "exception": "your notebook raised {type} while its definitions were loaded ({where}): "
+                 "{message}. Fix that line, run its cell, and grade again.",
+    "timeout": "your notebook's definitions (with the imports and constants they use) took "
+               "more than {seconds:g} s to load, so no function could be graded: compute "
+               "slow things inside functions, not at the top level of a cell.",
+    "crashed": "loading your notebook's definitions stopped the process ({detail}), so no "
+               "function could be graded.",
+}
+DEFINED_AGAIN = ("`{name}` is defined {times}: {places}. The last one, at {last}, is the one "
+                 "graded (in Python the last definition wins).")
+STUB_AGAIN = ("`{name}` was defined again as the unfilled stub at {last}, after your code at "
+              "{before}: the kernel now has the stub, and that is what is graded. Run the cell "
+              "with your code again.")
+COMMAND_NAME = (". Not run while grading: {commands}. If `{name}` comes from there, define it "
+                "in the notebook itself.")
 
 
 class Grader:
@@ -53,16 +74,24 @@ class Grader:
         return self._solutions[spec.path]
 
     def grade_source(self, spec: Spec, source: str, filename: str, shown_as: str = "") -> ExerciseResult:
-        """Grade student code `source`; tracebacks name `filename`, messages `shown_as`."""
+        """Grade the Python module `source` (a .py file's text); tracebacks name `filename`."""
+        return self.grade(spec, python_source(source, filename), shown_as)
+
+    def grade(self, spec: Spec, submission: Submission, shown_as: str = "") -> ExerciseResult:
+        """Grade a submission (`grader.reader`); messages name it `shown_as`, and its lines
+        are shown where the student wrote them (a notebook's cell k, line j)."""
         solution = self.solution(spec)
-        shown_as = shown_as or filename
+        shown_as = shown_as or submission.filename
         calls, runs = self._plan(spec, solution)
-        outcome = self.sandbox.run(source, filename, calls)
+        outcome = self.sandbox.run(submission.code, submission.filename, calls)
+        if submission.kind != "py":
+            _place_lines(outcome, submission)
         result = ExerciseResult(spec.number, spec.slug, spec.title, 0.0, spec.points,
                                 file=shown_as, output=outcome.output,
-                                output_dropped=outcome.output_dropped)
+                                output_dropped=outcome.output_dropped,
+                                notes=[*submission.notes, *defined_again(spec, submission)])
         if outcome.module_status != "ok":
-            result.error, result.error_lines = _module_error(outcome, self.limits)
+            result.error, result.error_lines = _module_error(outcome, self.limits, submission)
             result.checks = [_not_graded(check) for check in spec.checks]
             return result
         skip_reasons = {}
@@ -75,7 +104,9 @@ class Grader:
             for run in check_runs:
                 run.outcome = outcome.calls[run.call_index]
             result.checks.append(run_check(check, check_runs, ctx))
-        blame_callees(result.checks, source, spec.mistakes)
+        blame_callees(result.checks, submission.code, spec.mistakes)
+        if submission.commands:
+            _point_to_commands(result.checks, submission.commands)
         result.score = sum(c.score for c in result.checks)
         return result
 
@@ -120,16 +151,71 @@ def check_solution(spec: Spec, module) -> None:
                              f"function {name!r}")
 
 
-def _module_error(outcome, limits: Limits):
-    status = outcome.module_status if outcome.module_status in MODULE_ERRORS else "crashed"
+def defined_again(spec: Spec, submission: Submission) -> list[str]:
+    """Notes on the spec's functions defined more than once at the top level. In a kernel's
+    history, redefining is how a function is edited: only a stub that replaced the
+    student's code is worth a note there."""
+    # a top-level `def` starts a line: without two such lines for a name, no need to parse
+    wanted = {f.name for f in spec.functions
+              if len(re.findall(rf"^(?:async[ \t]+)?def[ \t]+{re.escape(f.name)}\b",
+                                submission.code, re.M)) > 1}
+    if not wanted:
+        return []
+    found: dict[str, list] = {}
+    for definition in submission.definitions:
+        if definition.name in wanted:
+            found.setdefault(definition.name, []).append(definition)
+    notes = []
+    for name, definitions in found.items():
+        if len(definitions) < 2:
+            continue
+        last, before = definitions[-1], definitions[-2]
+        if submission.kind == "history":
+            if last.stub and not before.stub:
+                notes.append(STUB_AGAIN.format(name=name, last=submission.label(last.line),
+                                               before=submission.label(before.line)))
+            continue
+        places = [submission.label(d.line) for d in definitions]
+        times = "twice" if len(places) == 2 else f"{len(places)} times"
+        notes.append(DEFINED_AGAIN.format(name=name, times=times,
+                                          places=", ".join(f"at {p}" for p in places[:-1])
+                                          + f" and at {places[-1]}", last=places[-1]))
+    return notes
+
+
+def _place_lines(outcome, submission: Submission) -> None:
+    """Line numbers of the graded code, in what the child sent back, become the places the
+    student knows ("cell 4, line 2")."""
+    exceptions = [outcome.module_exception] + [c.exception for c in outcome.calls if c]
+    for exc in exceptions:
+        if exc and exc.get("lines"):
+            exc["lines"] = [(submission.place(number), function, code)
+                            for number, function, code in exc["lines"]]
+
+
+def _point_to_commands(checks, commands) -> None:
+    """A name the notebook never defines may come from an IPython command that was not run
+    (`%run helpers.py`): say so where the NameError is reported."""
+    for check in checks:
+        missing = re.search(r"NameError: name '(\w+)' is not defined", check.message or "")
+        if check.diagnosis == "exception" and missing:
+            check.message += COMMAND_NAME.format(commands=", ".join(commands[:2]),
+                                                 name=missing[1])
+
+
+def _module_error(outcome, limits: Limits, submission: Submission):
+    templates = MODULE_ERRORS if submission.kind == "py" else NOTEBOOK_MODULE_ERRORS
+    status = outcome.module_status if outcome.module_status in templates else "crashed"
     exc = outcome.module_exception or {}
     lines = exc.get("lines") or []
-    line = lines[-1][0] if lines else "?"
-    text = MODULE_ERRORS[status].format(type=exc.get("type", ""), line=line,
-                                        at_line=f" at line {line}" if lines else "",
-                                        message=exc.get("message", ""),
-                                        seconds=limits.import_timeout,
-                                        detail=outcome.module_detail or "it ended early")
+    where = line_label(lines[-1][0]) if lines else "line ?"
+    text = templates[status].format(type=exc.get("type", ""), where=where,
+                                    at_where=f" at {where}" if lines else "",
+                                    message=exc.get("message", "").rstrip("."),
+                                    seconds=limits.import_timeout,
+                                    detail=outcome.module_detail or "it ended early")
+    if status == "exception" and reads_a_missing_file(exc):
+        text += " " + EMPTY_FOLDER
     return text, [(number, code) for number, _, code in lines]
 
 

@@ -6,23 +6,22 @@ import where Jupyter is installed; the tests validate what is written with it). 
 derived from the exercise and the cell's role, so regenerating a notebook gives the same file.
 
 `check(N)` never runs the student's code, nor loads a reference solution, inside the kernel.
-It rebuilds the kernel's current definitions from its input history (`kernel_source`) and
-grades them in a fresh `python -m grader.notebooks` process, the same core as
-`grade exercise N --file`. A fresh process rather than a `Grader` kept in the kernel because
-the Grader's sandbox forks from the process that creates it: forked from a kernel, every
-worker would hold a copy of the kernel (its threads, zmq sockets, the student's variables and
-any solution an earlier grading there had loaded). A grading process costs about 0.2 s.
+It sends the kernel's input history, as typed (`input_hist_raw`), to a fresh
+`python -m grader.notebooks` process, which reads it with `grader.reader.read_cells` (the
+very reading `grade exercise N --file` gives a saved notebook: IPython's transformation,
+then the definitions) and grades it with the same core. A fresh process rather than a
+`Grader` kept in the kernel because the Grader's sandbox forks from the process that creates
+it: forked from a kernel, every worker would hold a copy of the kernel (its threads, zmq
+sockets, the student's variables and any solution an earlier grading there had loaded). A
+grading process costs about 0.2 s.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import subprocess
 import sys
-import symtable
-import textwrap
 from pathlib import Path
 
 from .results import CheckResult, ExerciseResult
@@ -115,126 +114,16 @@ def _cell_id(text: str) -> str:
     return text[:64]  # nbformat: 1 to 64 of [a-zA-Z0-9-_]; function names fit
 
 
-# -- the kernel's definitions ------------------------------------------------------------------
-
-def kernel_source(inputs: list[str]) -> str:
-    """The definitions a kernel holds, rebuilt from its input history (`In`, as IPython ran it).
-
-    Every `def` and `class` is kept, in the order the cells ran, so the last definition wins
-    as it does in the kernel. Imports and assignments are kept when a kept statement uses the
-    names they bind, and assignments also when they call nothing (`softmax = my_softmax`,
-    `EPS = 1e-12`): so `import numpy as np` stays and `W = np.random.randn(3, 4)` in a scratch
-    cell goes. They are guarded, since one that failed in the kernel had no effect there.
-    Calls, prints, loops and magics (`get_ipython()...`) are left out: they define nothing.
-    A cell that does not parse defined nothing and is skipped.
-    """
-    statements = []  # (cell number, text of the statement, node)
-    for number, text in enumerate(inputs):
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError):
-            continue
-        statements += [(number, _segment(text, node), node) for node in tree.body]
-    keep = [isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-            for _, _, node in statements]
-    needed: set[str] = set()
-    for kept, (_, text, _) in zip(keep, statements):
-        if kept:
-            needed |= _global_names(text)
-    changed = True
-    while changed:
-        changed = False
-        for i, (_, text, node) in enumerate(statements):
-            binds = _binds(node)
-            wanted = binds & needed or binds and not _calls(node) and not _is_import(node)
-            if not keep[i] and wanted and "get_ipython" not in _global_names(text):
-                keep[i], changed = True, True
-                needed |= _global_names(text)
-    parts, cell = [], None
-    for kept, (number, text, node) in zip(keep, statements):
-        if not kept:
-            continue
-        if number != cell:
-            parts.append(f"# In[{number}]")
-            cell = number
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            parts.append(text)
-        else:
-            parts.append(f"try:\n{textwrap.indent(text, '    ')}\nexcept Exception:\n    pass")
-    return "\n".join(parts) + "\n"
-
-
-def _segment(text: str, node: ast.stmt) -> str:
-    """The statement's own text, decorators included (statements after `;` share a line)."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-        return "\n".join(text.splitlines()[first - 1:node.end_lineno])
-    return ast.get_source_segment(text, node) or ""
-
-
-def _global_names(text: str) -> set[str]:
-    """Module-level names a statement reads, inside its functions and classes too."""
-    try:
-        table = symtable.symtable(text, "<cell>", "exec")
-    except (SyntaxError, ValueError):
-        return set()
-    names, tables = set(), [table]
-    while tables:
-        table = tables.pop()
-        names |= {s.get_name() for s in table.get_symbols() if s.is_referenced() and s.is_global()}
-        tables += table.get_children()
-    return names
-
-
-def _is_import(node: ast.stmt) -> bool:
-    return isinstance(node, (ast.Import, ast.ImportFrom))
-
-
-def _calls(node: ast.AST) -> bool:
-    """Whether running the statement calls anything (a lambda's body is not run)."""
-    if isinstance(node, ast.Call):
-        return True
-    return any(_calls(child) for child in ast.iter_child_nodes(node)
-               if not isinstance(child, ast.Lambda))
-
-
-def _binds(node: ast.stmt) -> set[str]:
-    """Names an import or assignment binds or changes (`d["k"] = v` changes `d`)."""
-    if isinstance(node, ast.Import):
-        return {(a.asname or a.name).split(".")[0] for a in node.names}
-    if isinstance(node, ast.ImportFrom):
-        if node.module and node.module.split(".")[0] == "grader":
-            return set()
-        return {a.asname or a.name for a in node.names}
-    if isinstance(node, ast.Assign):
-        targets = list(node.targets)
-    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-        targets = [node.target]
-    else:
-        return set()
-    names = set()
-    while targets:
-        target = targets.pop()
-        if isinstance(target, ast.Name):
-            names.add(target.id)
-        elif isinstance(target, (ast.Attribute, ast.Subscript, ast.Starred)):
-            targets.append(target.value)
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            targets += target.elts
-    return names
-
-
 # -- check(N) inside a kernel -----------------------------------------------------------------
 
 def check(exercise, workspace=None):
     """Grade exercise `exercise` (number or slug) on the functions this kernel defines now."""
     shell = _kernel()
     if shell is None:
-        if not _graded_now():
-            print(NOT_IN_KERNEL.format(number=exercise), file=sys.stderr)
+        print(NOT_IN_KERNEL.format(number=exercise), file=sys.stderr)
         return None
-    source = kernel_source(list(shell.history_manager.input_hist_parsed))
-    answer = _grade_elsewhere(str(exercise), source, _notebook_name(shell),
+    cells = list(shell.history_manager.input_hist_raw)  # as typed: magics not yet rewritten
+    answer = _grade_elsewhere(str(exercise), cells, _notebook_name(shell),
                               _progress_folder(workspace))
     if "error" in answer:
         print(f"Error: {answer['error']}", file=sys.stderr)
@@ -250,18 +139,6 @@ def _kernel():
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
     return shell if getattr(shell, "history_manager", None) is not None else None
-
-
-def _graded_now() -> bool:
-    """True when the caller is a student's module being loaded by the grader (a notebook
-    graded with `--file` runs its check cell too): check() then stays quiet."""
-    child = sys.modules.get("grader.child")
-    frame = sys._getframe(1) if child is not None else None
-    while frame is not None:
-        if frame.f_code.co_filename == child.__file__:
-            return True
-        frame = frame.f_back
-    return False
 
 
 def _notebook_name(shell) -> str:
@@ -283,7 +160,7 @@ def _progress_folder(workspace) -> str | None:
     return str(here / "workspace") if (here / "workspace").is_dir() else None
 
 
-def _grade_elsewhere(which: str, source: str, shown_as: str, folder: str | None) -> dict:
+def _grade_elsewhere(which: str, cells: list, shown_as: str, folder: str | None) -> dict:
     package_parent = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [package_parent,
@@ -291,7 +168,8 @@ def _grade_elsewhere(which: str, source: str, shown_as: str, folder: str | None)
     command = [sys.executable, "-m", "grader.notebooks", which, "--shown-as", shown_as]
     if folder:
         command += ["--workspace", folder]
-    done = subprocess.run(command, input=source, capture_output=True, text=True, env=env)
+    done = subprocess.run(command, input=json.dumps({"cells": cells}), capture_output=True,
+                          text=True, env=env)
     try:
         return json.loads(done.stdout)
     except ValueError:
@@ -314,7 +192,8 @@ class NotebookResult(ExerciseResult):
                   for c in data["checks"]]
         result = cls(data["exercise"], data["slug"], data["title"], data["score"],
                      data["max_score"], data.get("error"), checks, data.get("file", ""),
-                     data.get("output", ""), data.get("output_dropped", 0))
+                     data.get("output", ""), data.get("output_dropped", 0),
+                     notes=list(data.get("notes") or []))
         result._bundle, result._shown_in = bundle, shown_in
         return result
 
@@ -331,8 +210,9 @@ class NotebookResult(ExerciseResult):
 # -- the grading process behind check() --------------------------------------------------------
 
 def _grade_for_kernel(argv: list[str]) -> dict:
-    """`python -m grader.notebooks WHICH --shown-as NAME [--workspace DIR]`: grade the source
-    on stdin; print the result, its report as text and HTML, or a user error, as JSON."""
+    """`python -m grader.notebooks WHICH --shown-as NAME [--workspace DIR]`: grade the
+    kernel's history, `{"cells": [In[0], In[1], ...]}` on stdin; print the result, its report
+    as text and HTML, or a user error, as JSON."""
     import argparse
 
     from .grading import Grader  # first: the sandbox forks before a solution is loaded
@@ -342,15 +222,16 @@ def _grade_for_kernel(argv: list[str]) -> dict:
     parser.add_argument("--shown-as", default="this notebook")
     parser.add_argument("--workspace")
     args = parser.parse_args(argv)
-    source = sys.stdin.read()
+    cells = json.loads(sys.stdin.read())["cells"]
     from .course import find_course
     from .errors import GradewiseError
+    from .reader import read_cells
 
     try:
         with Grader(find_course()) as grader:
             course = grader.course
             spec = course.find(args.which)
-            result = grader.grade_source(spec, source, args.shown_as, args.shown_as)
+            result = grader.grade(spec, read_cells(cells, args.shown_as), args.shown_as)
     except GradewiseError as exc:
         return {"error": str(exc)}
     if args.workspace:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from .reader import line_label
 from .results import ExerciseResult
 from .safetext import visible
 
@@ -116,8 +117,8 @@ def _error_text(result):
     from rich.text import Text
 
     text = Text(visible(result.error))
-    for line, code in result.error_lines:
-        text.append(f"\n  line {line}: ", style="dim")
+    for place, code in result.error_lines:
+        text.append(f"\n  {line_label(place)}: ", style="dim")
         text.append(visible(code.strip(), False), style="bold")
     return text
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .reader import line_label
+
 MAX_SHOWN_ROWS, MAX_SHOWN_COLS = 6, 8
 
 
@@ -24,7 +26,8 @@ class Evidence:
     worst_index: tuple | None = None
     relative_error: float | None = None
     expected_label: str = "expected"
-    trace: list = field(default_factory=list)  #: (line, function, code) in the student's file
+    #: (place, function, code) in the student's file; place: see `reader.Submission.place`
+    trace: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"case": self.case, "worst_index": list(self.worst_index)
@@ -51,9 +54,9 @@ class Evidence:
             grid.add_row("worst", Text(f"index {tuple(self.worst_index)}", style="yellow"))
         if self.relative_error is not None:
             grid.add_row("rel. error", Text(f"{self.relative_error:.3g}", style="yellow"))
-        for line, function, code in self.trace:
-            grid.add_row(f"line {line}", Text.assemble((f"in {function}: ", "dim"),
-                                                       (code.strip(), "bold")))
+        for place, function, code in self.trace:
+            grid.add_row(line_label(place), Text.assemble((f"in {function}: ", "dim"),
+                                                          (code.strip(), "bold")))
         yield grid
 
 
@@ -122,7 +125,7 @@ class ExerciseResult:
     file: str = ""
     output: str = ""
     output_dropped: int = 0
-    error_lines: list = field(default_factory=list)  #: (line, text) of the student's file
+    error_lines: list = field(default_factory=list)  #: (place, text) of the student's file
     #: what the student should know beyond the checks, one sentence each: what was not run
     #: while grading (a magic, a cell that does not parse), a function defined twice, ...
     notes: list[str] = field(default_factory=list)

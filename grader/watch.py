@@ -45,7 +45,7 @@ def watch(grader, spec, path: Path, show, record=None, max_gradings: int | None 
     progress. Returns after `max_gradings` gradings (tests) or on Ctrl-C (KeyboardInterrupt is
     caught here: stopping is the normal way out)."""
     from .errors import GradewiseError
-    from .sources import read_source
+    from .reader import read_submission
 
     session = Session(str(path), spec.points)
     graded, gone = None, False
@@ -66,11 +66,11 @@ def watch(grader, spec, path: Path, show, record=None, max_gradings: int | None 
                 continue
             gone = False
             try:
-                source = read_source(path)
+                submission = read_submission(path)
             except GradewiseError as exc:  # e.g. a notebook caught half-written: next save
                 show(f"could not read {path}: {exc}")
                 continue
-            result = grader.grade_source(spec, source, str(path.resolve()), str(path))
+            result = grader.grade(spec, submission, str(path))
             session.gradings += 1
             session.best = max(session.best, result.score)
             session.scores.append(result.score)

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -16,9 +15,9 @@ import pytest
 
 from grader.cli import main
 from grader.grading import Grader
-from grader.notebooks import kernel_source, notebook_text
+from grader.notebooks import notebook_text
+from grader.reader import read_cells, read_submission
 from grader.sandbox import Limits
-from grader.sources import read_source
 from grader.spec import load_spec
 
 from conftest import COURSE, REPO
@@ -83,7 +82,7 @@ def test_grade_notebook_writes_keeps_and_forces(ws, tmp_path, capsys):
 
 # -- grade exercise --file on notebooks -------------------------------------------------------
 
-def test_a_notebook_file_with_magics_and_shell_lines_grades_its_code(ws, tmp_path, capsys):
+def test_a_notebook_file_grades_its_definitions_and_lists_what_was_not_run(ws, tmp_path, capsys):
     spec = COURSE.find("1")
     nb = filled(spec, fn_softmax=SOFTMAX, fn_softmax_classifier=CLASSIFIER,
                 scratch="%matplotlib inline\n!pip install nothing\nfiles = !ls\n"
@@ -94,41 +93,55 @@ def test_a_notebook_file_with_magics_and_shell_lines_grades_its_code(ws, tmp_pat
     assert main(["exercise", "1", "--file", str(path), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["error"] is None and result["score"] == result["max_score"]
-    assert result["output"].strip() == "[0.269 0.731]"  # check(1) stays quiet when graded
+    assert result["output"] == ""  # prints are scratch work: not run, and check(1) neither
+    scratch = 1 + next(i for i, c in enumerate(nb.cells) if c.get("id") == "ex01-scratch")
+    assert result["notes"] == [
+        "not run while grading: cell 4, a `%%bash` cell (only Python cells are graded)",
+        f"not run while grading: `%matplotlib inline` (cell {scratch}, line 1)",
+        f"not run while grading: `!pip install nothing` (cell {scratch}, line 2)",
+        f"not run while grading: `files = !ls` (cell {scratch}, line 3)",
+        "only definitions are graded (functions, classes, and the imports and constants they "
+        f"use): the other statements of cell {scratch} were not run"]
 
 
-def test_a_long_running_demo_in_a_notebook_is_stopped_by_the_import_limit(tmp_path):
+def test_a_long_running_demo_in_a_notebook_is_not_run(tmp_path):
     spec = COURSE.find("1")
     nb = filled(spec, fn_softmax=SOFTMAX, fn_softmax_classifier=CLASSIFIER,
                 scratch="import time\nfor epoch in range(1000):\n    time.sleep(1)")
     path = tmp_path / "demo.ipynb"
     nbformat.write(nb, path)
-    started = time.monotonic()
     with Grader(COURSE, limits=Limits(import_timeout=1.0)) as grader:
-        result = grader.grade_source(spec, read_source(path), str(path), "demo.ipynb")
-    assert time.monotonic() - started < 8
-    assert result.score == 0
-    assert "top-level code ran for more than 1 s" in result.error
+        result = grader.grade(spec, read_submission(path), "demo.ipynb")
+        assert result.score == 10  # the loop would have run into the 1 s limit
+        # the same loop in a .py file runs (module semantics), and is stopped
+        module = tmp_path / "demo.py"
+        module.write_text("import time\nfor epoch in range(1000):\n    time.sleep(1)\n")
+        result = grader.grade(spec, read_submission(module), "demo.py")
+    assert result.score == 0 and "top-level code ran for more than 1 s" in result.error
     assert 'if __name__ == "__main__":' in result.error
 
 
 # -- the kernel's definitions -----------------------------------------------------------------
 
-def test_kernel_source_keeps_the_latest_definitions_and_what_they_need():
+def kernel_code(history: list[str]) -> str:
+    return read_cells(history).code
+
+
+def test_kernel_history_keeps_the_latest_definitions_and_what_they_need():
     history = [
         "",
         "import numpy as np\nimport json\nEPS = 1e-12\nW = np.random.randn(3, 4)",
         "def softmax(f):\n    return 0",
-        "get_ipython().run_line_magic('time', 'x = 1')\nprint(softmax(W))\nfor i in range(9**9): pass",
+        "%time x = 1\nprint(softmax(W))\nfor i in range(9**9): pass",
         "def softmax(f:\n",  # does not parse: defined nothing in the kernel either
         "@staticmethod\ndef helper(x): return x + EPS\n\ndef softmax(f):\n    return helper(np.exp(f))",
         "from grader import check; check(1)",
         "P = softmax(W); slow = train_for_an_hour()",
     ]
-    source = kernel_source(history)
+    source = kernel_code(history)
     compile(source, "<kernel>", "exec")
     assert "import numpy as np" in source and "EPS = 1e-12" in source
-    for left_out in ("import json", "W = ", "print(", "range(9**9)", "get_ipython", "grader",
+    for left_out in ("import json", "W = ", "print(softmax", "range(9**9)", "get_ipython", "grader",
                      "train_for_an_hour", "def softmax(f:\n"):
         assert left_out not in source, left_out
     assert source.index("return 0") < source.index("return helper(np.exp(f))")
@@ -136,29 +149,35 @@ def test_kernel_source_keeps_the_latest_definitions_and_what_they_need():
     namespace = {}
     exec(source, namespace)
     assert namespace["softmax"](0.0) == pytest.approx(1.0 + 1e-12)
+    notes = read_cells(history).notes
+    assert "not run while grading: `%time x = 1` (In [3], line 1)" in notes
+    assert any(n.startswith("In [4] does not compile (SyntaxError at line 1") for n in notes)
 
 
-def test_kernel_source_keeps_an_assignment_a_function_reads():
-    source = kernel_source(["W = load()\nscale = 2.0\ncache = {}\ncache['k'] = 1\nunused = f(3)",
-                            "def f(x):\n    return x * scale + cache['k']\n\ndef g():\n    return W"])
+def test_kernel_history_keeps_an_assignment_a_function_reads(capsys):
+    source = kernel_code(["W = load()\nscale = 2.0\ncache = {}\ncache['k'] = 1\nunused = f(3)",
+                          "def f(x):\n    return x * scale + cache['k']\n\ndef g():\n    return W"])
     namespace = {}
     exec(source, namespace)  # `W = load()` fails here as it did in the kernel: it is guarded
     assert namespace["f"](1.0) == 3.0 and "W = load()" in source and "unused = f(3)" not in source
+    assert ("[gradewise] In [0], line 1 failed while grading (NameError: name 'load' is not "
+            "defined): what it defines is missing") in capsys.readouterr().err
 
 
-def test_kernel_source_keeps_aliases_and_lambdas():
-    source = kernel_source(["import numpy as np\nsoftmax = lambda f: np.exp(f) / np.exp(f).sum()",
-                            "def _impl(W, X):\n    return X @ W.T\n\nsoftmax_classifier = _impl",
-                            "alias = softmax_classifier(1, 2)"])
+def test_kernel_history_keeps_aliases_and_lambdas():
+    source = kernel_code(["import numpy as np\nsoftmax = lambda f: np.exp(f) / np.exp(f).sum()",
+                          "def _impl(W, X):\n    return X @ W.T\n\nsoftmax_classifier = _impl",
+                          "alias = softmax_classifier(1, 2)"])
     namespace = {}
     exec(source, namespace)
     assert namespace["softmax"](np.zeros(2)).tolist() == [0.5, 0.5]
     assert namespace["softmax_classifier"] is namespace["_impl"] and "alias" not in source
 
 
-def grade_for_kernel(which: str, source: str) -> dict:
+def grade_for_kernel(which: str, *cells: str) -> dict:
     env = {**os.environ, "GRADEWISE_COURSE": str(REPO)}
-    done = subprocess.run([sys.executable, "-m", "grader.notebooks", which], input=source,
+    done = subprocess.run([sys.executable, "-m", "grader.notebooks", which],
+                          input=json.dumps({"cells": ["", *cells]}),
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -169,7 +188,7 @@ def test_the_grading_process_behind_check_answers_in_json():
     assert answer["result"]["score"] == 6.5  # softmax_classifier was never run in the kernel
     assert "run the cell that defines `softmax_classifier` first" in answer["text"]
     assert answer["html"].startswith("<pre") and "Score" in answer["html"]
-    assert "unknown exercise '42'" in grade_for_kernel("42", "")["error"]
+    assert "unknown exercise '42'" in grade_for_kernel("42")["error"]
 
 
 def test_check_outside_a_kernel_says_where_to_grade(capsys):
@@ -229,3 +248,34 @@ def test_a_mistake_in_the_kernel_shows_its_diagnosis_and_grading_stays_out_of_th
     assert "(see hint 2)" in text and "check(1)` again" in text
     assert "Score 5.5/10" in text
     assert "solutions loaded: []" in check_cell_text(nb, nb.cells[-1].id)
+
+
+@pytest.mark.parametrize("softmax,score", [(SOFTMAX, 10), (SOFTMAX_OVERFLOWS, 5.5)],
+                         ids=["correct", "overflows"])
+def test_check_in_the_kernel_and_file_on_the_saved_notebook_agree(softmax, score, ws, tmp_path,
+                                                                  capsys):
+    """Scratch cells that raise and call input(), a definition in a `%%time` cell, a
+    `from __future__` import at the top of a later cell: one notebook, one score."""
+    spec = COURSE.find("1")
+    later = ("from __future__ import annotations\n\ndef softmax_classifier(W: np.ndarray, "
+             "X: NotDefinedInTheKernel) -> np.ndarray:\n    return softmax(X @ W.T)\n")
+    nb = filled(spec, fn_softmax="%%time\n" + softmax, fn_softmax_classifier=later,
+                scratch="print(softmax(logits))  # logits: never defined")
+    at = next(i for i, c in enumerate(nb.cells) if c.get("id") == "ex01-check")
+    nb.cells.insert(at, nbformat.v4.new_code_cell('n = int(input("how many classes? "))'))
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "r = check(1)\nprint('kernel', r.score, [c.passed for c in r.checks])"))
+    nbclient = pytest.importorskip("nbclient")
+    client = nbclient.NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    errors = [o.ename for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert errors == ["NameError", "StdinNotImplementedError"]  # the scratch cells failed
+    kernel = check_cell_text(nb, nb.cells[-1].id).strip().splitlines()[-1]  # after its report
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(nb, path)
+    assert main(["exercise", "1", "--file", str(path), "--json"]) == 0
+    from_file = json.loads(capsys.readouterr().out)
+    assert kernel == f"kernel {float(score)} {[c['passed'] for c in from_file['checks']]}"
+    assert from_file["score"] == score

@@ -133,6 +133,40 @@ def test_watch_grades_a_burst_of_writes_once(tmp_path, course):
     assert scores == [10, 5.5] and session.gradings == 2 and session.best == 10
 
 
+def test_watch_reads_a_notebook_as_every_other_command_does(tmp_path, course):
+    """A scratch cell that raises and a `%%time` cell: graded as `--file` grades them; a
+    change to the notebook is graded again, with the failing line as cell k, line j."""
+    import nbformat
+
+    from grader.grading import Grader
+    from grader.watch import watch
+
+    spec, path = course.find("1"), tmp_path / "work.ipynb"
+
+    def save(softmax_cell):
+        cells = ["import numpy as np", softmax_cell, "print(softmax(logits))"]
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c)
+                                                       for c in cells]), path)
+
+    save("%%time\n" + SOLUTION)
+    results = []
+
+    def editor():  # after the first grading, a softmax that raises on its third line
+        while not results:
+            time.sleep(0.01)
+        save("%%time\ndef softmax(f):\n    f = f + 0\n    raise ValueError('not yet')")
+
+    threading.Thread(target=editor, daemon=True).start()
+    with Grader(course) as grader:
+        session = watch(grader, spec, path, results.append, max_gradings=2, poll=0.05,
+                        settle=0.2)
+    assert [r.score for r in results] == [10, 0] and session.best == 10
+    assert results[0].notes == ["only definitions are graded (functions, classes, and the "
+                                "imports and constants they use): the other statements of "
+                                "cell 3 were not run"]
+    assert results[1].checks[0].evidence.trace[-1][0] == "cell 2, line 4"
+
+
 # -- progress ---------------------------------------------------------------------------------
 
 def test_progress_survives_restarts_and_keeps_the_best_score(ws, capsys):

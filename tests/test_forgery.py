@@ -705,11 +705,12 @@ def scale(x, k):
     assert "\x1b" not in scale.message and checks(result)["total"].passed
 
 
-@pytest.mark.skipif(not ROOT, reason="situation C needs root (a user of the sandbox's own)")
-def test_without_namespaces_nothing_of_a_run_reaches_the_next(tmp_path):
-    """What outlives processes without namespaces: a file in /run/lock or in a world-writable
-    folder below /tmp, thousands of files, a System V shared-memory segment, a key in the
-    user's keyring. None is left, and the next run of the same sandbox user finds nothing."""
+@pytest.mark.skipif(not ROOT, reason="needs root (a user of the sandbox's own)")
+@pytest.mark.parametrize("mode", ["no-namespaces", "namespaces"])
+def test_nothing_of_a_run_reaches_the_next(tmp_path, mode):
+    """What outlives processes: without namespaces, a file in /run/lock or in a world-writable
+    folder below /tmp, thousands of files, a System V shared-memory segment; in every mode, a
+    key in the user's keyring. None is left for the next run of the same sandbox user."""
     shared = tmp_path / "shared"
     shared.mkdir()
     os.chmod(tmp_path, 0o755)
@@ -740,10 +741,12 @@ def test_without_namespaces_nothing_of_a_run_reaches_the_next(tmp_path):
             print("FOUND", libc.syscall(keyctl, 10, -4, b"user", b"gw-left", 0))  # SEARCH
             return x * k
         """)
-    first, second = grade_in_a_fresh_interpreter([leave, find], "no-namespaces")
+    first, second = grade_in_a_fresh_interpreter([leave, find], mode)
     assert first["score"] == second["score"] == 4, (first, second)
     assert "KEY -1" not in first["output"], first["output"]  # the key was made
     assert "FOUND -1" in second["output"], second["output"]  # and is gone for the next run
+    if mode == "namespaces":  # the rest was private to the run's namespaces
+        return
     uid = int(first["isolation"].split("user ")[1].split(",")[0])
     left = [p for folder in ("/tmp", "/run/lock", str(shared))
             for p in Path(folder).glob("gw-left-*") if p.lstat().st_uid == uid]

@@ -100,36 +100,23 @@ def _parse(body: bytes, blob_bytes) -> tuple[dict, list]:
 # -- the student process's side ------------------------------------------------------------------
 
 def receive(sock: socket.socket) -> tuple[dict, list[int]] | None:
-    """Read one request (header, received descriptors) from the parent; None at its end."""
-    prefix, fds = _receive_with_fds(sock, PREFIX.size)
-    if len(prefix) < PREFIX.size:
+    """Read one request (header, received descriptors) from the parent; None at its end.
+    The parent sends the next request only after this one's answer, so one read of up to
+    64 KiB takes a whole small request and nothing of another."""
+    data, fds, _, _ = socket.recv_fds(sock, 65536, 8)
+    buffer = bytearray(data)
+    while data and len(buffer) < PREFIX.size:
+        data = sock.recv(PREFIX.size - len(buffer))
+        buffer += data
+    if len(buffer) < PREFIX.size:
         return None
-    magic, header_size, blob_size = PREFIX.unpack(prefix)
+    magic, header_size, blob_size = PREFIX.unpack_from(buffer)
+    end = PREFIX.size + header_size + blob_size
     if magic != MAGIC or header_size + blob_size > MAX_REQUEST_BYTES:
         return None
-    body = _receive_exactly(sock, header_size + blob_size)
-    if body is None:
-        return None
-    return json.loads(body[:header_size]), fds
-
-
-def _receive_with_fds(sock, size) -> tuple[bytes, list[int]]:
-    data, fds = b"", []
-    while len(data) < size:
-        chunk, more, _, _ = socket.recv_fds(sock, size - len(data), 8)
-        fds += more
-        if not chunk:
-            break
-        data += chunk
-    return data, fds
-
-
-def _receive_exactly(sock, size) -> bytes | None:
-    parts, left = [], size
-    while left:
-        chunk = sock.recv(min(left, 2 ** 20))
-        if not chunk:
+    while len(buffer) < end:
+        data = sock.recv(min(end - len(buffer), 2 ** 20))
+        if not data:
             return None
-        parts.append(chunk)
-        left -= len(chunk)
-    return b"".join(parts)
+        buffer += data
+    return json.loads(buffer[PREFIX.size:PREFIX.size + header_size]), fds

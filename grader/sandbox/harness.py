@@ -8,9 +8,9 @@ grader's plumbing and the test functions, never a solution.
 The parent drives: it sends `{"op": "load", ...}` (the source), then `{"op": "call", ...}`
 requests, each with a fresh nonce and the memory holding that call's arguments. This process
 says `hello` first (what the isolation holds, before any student code runs), then answers each
-request with exactly one frame carrying its nonce; a call's answer is preceded by `started`,
-sent before any of the call's student code runs (so that the parent knows whether a process
-that died had begun the call). The student's
+request with exactly one frame carrying its nonce. Before a call's student code runs, the
+nonce is also written on a second socket, the acknowledgements, which the parent reads only
+when it must know whether a process that died or misbehaved had begun the call. The student's
 code runs in this same process and could write to the channel too: the parent treats any
 frame beyond the one answer it waits for as misbehaviour, times every call itself, and reads
 the arguments back from the shared memory itself (see `grader.sandbox.parent`).
@@ -44,11 +44,12 @@ class CallTimeout(BaseException):
     """Raised inside the student's code when its call exceeds the time limit."""
 
 
-def serve(fd: int, hello: dict, contained: bool = False) -> None:
-    """Answer the parent's requests on the channel `fd` until it closes it. `contained`: this
-    process runs alone under its own user or pid namespace, so it may kill every other
-    process it can signal (leftovers of the student's forks) after each request."""
-    channel = _Channel(fd)
+def serve(fd: int, acks: int, hello: dict, contained: bool = False) -> None:
+    """Answer the parent's requests on the channel `fd` until it closes it; before a call's
+    code runs, write its nonce on `acks`. `contained`: this process runs alone under its own
+    user or pid namespace, so it may kill every other process it can signal (leftovers of
+    the student's forks) after each request."""
+    channel = _Channel(fd, acks)
     channel.send({"kind": "hello", **hello})
     signal.signal(signal.SIGALRM, _raise_timeout)
     owner = os.getpid()
@@ -75,13 +76,22 @@ class _Channel:
     """The student process's end of the channel. If the student's code closed or replaced that
     descriptor, the process ends with EXIT_LOST_CHANNEL instead of writing elsewhere."""
 
-    def __init__(self, fd: int):
-        self.fd = fd
-        self.identity = _identity(fd)
+    def __init__(self, fd: int, acks: int):
+        self.fd, self.acks = fd, acks
+        self.identity = _identity(fd), _identity(acks)
         self.sock = socket.socket(fileno=fd)
 
     def _check(self):
-        if _identity(self.fd) != self.identity:
+        if (_identity(self.fd), _identity(self.acks)) != self.identity:
+            os._exit(EXIT_LOST_CHANNEL)
+
+    def acknowledge(self, nonce) -> None:
+        """Tell the parent, where it reads only when it must, that a call begins: unlike a
+        frame, this neither wakes it nor can be taken back."""
+        self._check()
+        try:
+            os.write(self.acks, f"{nonce}\n".encode()[:64])
+        except OSError:
             os._exit(EXIT_LOST_CHANNEL)
 
     def send(self, header: dict, blobs=()) -> None:
@@ -161,7 +171,7 @@ def _quiet_grader_extras() -> None:
 # -- one call ---------------------------------------------------------------------------------
 
 def _make_call(namespace, request: dict, fds: list, owner: int, channel) -> tuple[dict, list]:
-    channel.send({"kind": "started", "nonce": request.get("nonce")})  # no student code ran yet
+    channel.acknowledge(request.get("nonce"))  # before any of the call's code runs
     if namespace is None:
         return {"status": "crashed", "detail": "no module loaded"}, []
     for name, seconds in (request.get("bound") or {}).items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import resource
 import select
 import signal
@@ -51,9 +52,10 @@ def fresh_zygote_main(settings: dict) -> None:
 def zygote(sock, limits, hide):
     """Serve the parent: for each command, one sandbox; report how it ended.
 
-    A command is `{"cpu_seconds": N}`. The answer is `{"pid": ...}` with two descriptors:
-    the read end of the student's output and the parent's end of the channel (a socket pair
-    whose other end only the student process holds). When the sandbox has ended and its
+    A command is `{"cpu_seconds": N}`. The answer is `{"pid": ...}` with three descriptors:
+    the read end of the student's output, the parent's end of the channel and the parent's
+    end of the acknowledgements (socket pairs whose other ends only the student process
+    holds). When the sandbox has ended and its
     leftovers are gone: `{"exit": wait status, "note": ...}`."""
     die_with_parent()
     _forget_parent_files(sock.fileno())
@@ -67,27 +69,31 @@ def zygote(sock, limits, hide):
         command = json.loads(message)
         out_r, out_w = os.pipe()
         parent_end, student_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        acks_parent, acks_student = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         status_r, status_w = os.pipe()
         workdir = None if box.namespaces else _private_workdir(box)
         pid = os.fork()
         if pid == 0:
             sock.close()
             parent_end.close()
+            acks_parent.close()
             for fd in (out_r, status_r):
                 os.close(fd)
-            _sandbox_main(command, box, out_w, student_end.detach(), status_w, workdir)
+            _sandbox_main(command, box, out_w, (student_end.detach(), acks_student.detach()),
+                          status_w, workdir)
         for fd in (out_w, status_w):
             os.close(fd)
         student_end.close()
-        socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [out_r, parent_end.fileno()])
+        acks_student.close()
+        socket.send_fds(sock, [json.dumps({"pid": pid}).encode()],
+                        [out_r, parent_end.fileno(), acks_parent.fileno()])
         os.close(out_r)
         parent_end.close()
+        acks_parent.close()
         _, status = os.waitpid(pid, 0)
         report = _read_status(status_r)
         if not report.get("pid_namespace"):  # with one, the kernel has killed everything
             box.clean_up(workdir)
-        elif box.uid is not None:  # but not the kernel state kept per user: its keys
-            _as_user(box.uid, _clear_keyrings)
         sock.send(json.dumps({"exit": report.get("status", status),
                               "note": report.get("note", "")}).encode())
 
@@ -148,8 +154,7 @@ class _Isolation:
             import shutil
             shutil.rmtree(workdir, ignore_errors=True)
         if self.uid is not None:
-            _as_user(self.uid, lambda: [_clear_keyrings()] +
-                     [_remove_owned_by(self.uid, f) for f in SHARED_TMP])
+            _as_user(self.uid, lambda: [_remove_owned_by(self.uid, f) for f in SHARED_TMP])
             _remove_ipc_of(self.uid)
 
 
@@ -184,9 +189,9 @@ def _as_user(uid: int, work) -> None:
 
 
 def _clear_keyrings() -> None:
-    """Empty this user's kernel keyrings (they outlive its processes, and the next sandbox
-    of the same user would find them): keyctl(KEYCTL_CLEAR, ...), keyctl(2)."""
-    import platform
+    """Empty this user's kernel keyrings, which outlive its processes (namespaces or not): done
+    as each sandbox's student process starts, before any student code, so that no run finds
+    what an earlier one of the same user kept there. keyctl(KEYCTL_CLEAR, ...), keyctl(2)."""
     number = _SYS_KEYCTL.get(platform.machine())
     for keyring in (-4, -5):  # KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING
         try:
@@ -261,11 +266,10 @@ def _remove_folder(name: str, dir_fd: int, budget: list, top: int | None = None,
     deeper than MAX_CLEANED_DEPTH is first moved up into `top` (the shared folder's
     descriptor), so that any depth is removed with a bounded number of open descriptors.
     `budget`: [entries that may still be removed]."""
-    import secrets
     import stat
     top = dir_fd if top is None else top
     if depth >= MAX_CLEANED_DEPTH:
-        moved = f".gradewise-clean-{secrets.token_hex(6)}"
+        moved = f".gradewise-clean-{os.urandom(6).hex()}"
         try:
             os.rename(name, moved, src_dir_fd=dir_fd, dst_dir_fd=top)
         except OSError:
@@ -420,7 +424,7 @@ def _sandbox_main(command, box: _Isolation, out_w, channel, status_w, workdir):
             init = os.fork()
             if init == 0:
                 _init_main(command, box, out_w, channel, status_w)
-            for fd in (out_w, channel, status_w):
+            for fd in (out_w, *channel, status_w):
                 os.close(fd)
             os.waitpid(init, 0)
             return
@@ -445,7 +449,8 @@ def _init_main(command, box: _Isolation, out_w, channel, status_w):
             os.close(status_w)
             _student_main(command, box, out_w, channel, "/tmp", notes)
         os.close(out_w)
-        os.close(channel)
+        for fd in channel:
+            os.close(fd)
         report = _wait_as_init(student)
         os.write(status_w, json.dumps({**report, "pid_namespace": True}).encode())
     except BaseException:  # anything escaping here is the grader's bug, shown on stderr
@@ -591,11 +596,14 @@ def _bind_read_only(fd: int, target: str) -> bool:
         _mount(None, target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY)
 
 
-def _student_main(command, box: _Isolation, out_w, channel, workdir, notes):
+def _student_main(command, box: _Isolation, out_w, channel: tuple, workdir, notes):
+    """The student process. `channel`: its ends of the channel and of the acknowledgements."""
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.chdir(workdir)
         notes = list(notes) + [_drop_privileges(box)]
+        if box.uid is not None:  # what an earlier run of this user kept in the kernel for it
+            _clear_keyrings()
         _apply_limits(box.limits, float(command["cpu_seconds"]),
                       limit_processes=box.uid is not None or box.userns)
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -616,7 +624,7 @@ def _student_main(command, box: _Isolation, out_w, channel, workdir, notes):
         # the student's own user inside a user namespace)
         exposed = [p for p in box.hide if os.access(p, os.R_OK)]
         contained = notes[0] == "pid namespace" or box.uid is not None
-        harness.serve(channel, {"isolation": ", ".join(notes), "exposed": exposed}, contained)
+        harness.serve(*channel, {"isolation": ", ".join(notes), "exposed": exposed}, contained)
     except BaseException:  # anything escaping here is the grader's bug, shown on stderr
         try:
             traceback.print_exc()

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import select
 import signal
 import socket
@@ -148,8 +147,8 @@ class Sandbox:
         for attempt in range(2):
             try:
                 self._sock.send(command)
-                message, fds, _, _ = socket.recv_fds(self._sock, 1024, 2)
-                if message and len(fds) == 2:
+                message, fds, _, _ = socket.recv_fds(self._sock, 1024, 3)
+                if message and len(fds) == 3:
                     return _Box(self, json.loads(message)["pid"], fds, output)
                 for fd in fds:
                     os.close(fd)
@@ -168,26 +167,29 @@ class _Box:
         self.out_fd = fds[0]
         self.channel = socket.socket(fileno=fds[1])
         self.channel.setblocking(False)
+        self.acks = socket.socket(fileno=fds[2])
+        self.acks.setblocking(False)
+        self._acknowledged = bytearray()  #: the end of what came on `acks` (bounded)
         self.reader = frames.FrameReader()
         self.exit_status: int | None = None
         self.note = ""
         self.killed = False
-        self.started = False  #: the student process began the request being exchanged
         self.answered: int | None = None  #: the last call answered in this sandbox
         self.stray: list[tuple[str | None, str]] = []  #: frames that answered no request: (nonce, why)
         self._open = {self.out_fd, self.channel.fileno()}
 
     # -- one request, one answer -------------------------------------------------------------
 
-    def exchange(self, request: dict | None, fds, deadline: float):
+    def exchange(self, request: dict | None, fds, deadline: float, after_send=None):
         """Send `request` (None: only wait for the first frame, the hello) and wait for its
         answer until `deadline` (time.monotonic()). Returns (kind, header, blobs) with kind:
-        answer | timeout | ended | misbehaved (then `header` is {"reason": ...}). `started`
-        says afterwards whether the student process had begun the request (a call only)."""
+        answer | timeout | ended | misbehaved (then `header` is {"reason": ...}).
+        `after_send()` runs while the student process works on the request."""
         nonce = request["nonce"] if request else None
-        self.started = request is None or request.get("op") != "call"
         if request is not None and not self._send(request, fds, deadline):
             return "ended", {}, []
+        if after_send is not None:
+            after_send()
         while True:
             now = time.monotonic()
             if self.exit_status is not None:
@@ -206,11 +208,21 @@ class _Box:
                     return found
 
     def _send(self, request, fds, deadline) -> bool:
-        data = frames.pack(request)
-        try:
+        data = request.get("packed") or frames.pack(request)
+        try:  # at once, most often: a call's request is small and the channel empty
+            sent = socket.send_fds(self.channel, [data[:65536]], list(fds)) if fds else \
+                self.channel.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            return False
+        if sent == len(data):
+            return True
+        try:  # the rest (the source of a big file), waiting at most until `deadline`
             self.channel.setblocking(True)
             self.channel.settimeout(max(deadline - time.monotonic(), 0.001))
-            sent = socket.send_fds(self.channel, [data[:65536]], list(fds)) if fds else 0
+            if sent == 0 and fds:
+                sent = socket.send_fds(self.channel, [data[:65536]], list(fds))
             self.channel.sendall(data[sent:])
             return True
         except OSError:
@@ -239,11 +251,8 @@ class _Box:
                 kind = header.get("kind")
                 if hello and answer is None and kind == "hello":
                     answer = ("answer", header, blobs)
-                elif not hello and header.get("nonce") == nonce and kind == "started" and \
-                        not self.started and answer is None:
-                    self.started = True
                 elif not hello and header.get("nonce") == nonce and kind == "answer" and \
-                        self.started and answer is None:
+                        answer is None:
                     answer = ("answer", header, blobs)
                 else:
                     self._stray(header.get("nonce"), "a frame that answered no request")
@@ -254,6 +263,19 @@ class _Box:
                 return "misbehaved", {"reason": self.stray[-1][1]}, []
             if answer is not None:
                 return answer
+
+    def began(self, nonce: str) -> bool:
+        """Whether the student process acknowledged the call of `nonce` (it does before any of
+        the call's code runs): read now, as much as has come."""
+        while True:
+            try:
+                data = self.acks.recv(65536)
+            except (BlockingIOError, InterruptedError, OSError):
+                break
+            if not data:
+                break
+            self._acknowledged = (self._acknowledged + data)[-4096:]
+        return f"{nonce}\n".encode() in self._acknowledged
 
     def _stray(self, nonce, why):
         if len(self.stray) < MAX_STRAY:
@@ -326,6 +348,7 @@ class _Box:
                     self._read_output()
         os.close(self.out_fd)
         self.channel.close()
+        self.acks.close()
 
     def how_it_ended(self) -> str:
         status = self.exit_status
@@ -363,6 +386,8 @@ class _Run:
         self.bounded: dict[str, float] = {}  #: function → its own limit once it timed out
         self.stopped: dict[str, CallOutcome] = {}  #: function → why its calls are not made
         self.result_bytes: dict[str, int] = {}  #: function → bytes of results kept
+        self.pending = None  #: the answer whose value `_settle` decodes next
+        self.prepared: dict = {}  #: call index → (shared arguments, request), made ahead
         self.result_share = RESULT_BYTES_PER_RUN // max(len({c.function for c in calls}), 1)
         self.started = time.monotonic()
         self.deadline = self.started + self.limits.import_timeout + \
@@ -392,6 +417,9 @@ class _Run:
                     box = self._call(box, index, call)
                 if self.outcome.calls[index] is None:
                     self.outcome.calls[index] = CallOutcome("crashed", detail=NOT_STARTED)
+        self._settle()
+        for shared, _ in self.prepared.values():
+            shared.close()
         if box is not None:
             box.finish(kill=False)
             self._charge_stray(box)
@@ -413,7 +441,7 @@ class _Run:
             self.outcome.exposed = [visible(str(p)[:300], False) for p in exposed][:20]
         if kind == "answer":
             seconds = min(self.limits.import_timeout, max(self._left(), 0.001))
-            request = {"op": "load", "nonce": secrets.token_hex(8), "source": self.source,
+            request = {"op": "load", "nonce": os.urandom(8).hex(), "source": self.source,
                        "filename": self.filename, "import_timeout": seconds,
                        "module_name": "student"}
             kind, answer, _ = box.exchange(request, (), time.monotonic() + seconds +
@@ -440,26 +468,30 @@ class _Run:
 
     def _call(self, box: _Box, index: int, call: Call) -> "_Box | None":
         """Make call `index` in `box`; the box to go on with (None: a fresh one is needed).
-        The call's outcome stays None when the sandbox had to be replaced for a frame that
-        belongs to an earlier call: this call is then made again in a fresh one."""
-        shared = wire.SharedArgs(call.args, self.function_names)
-        nonce = secrets.token_hex(8)
-        self.nonces[nonce] = index
-        request = {"op": "call", "nonce": nonce, "function": call.function,
-                   "timeout": call.timeout, "args": shared.trees, "size": shared.size,
-                   "bound": dict(self.bounded)}
+        The call's outcome stays None when the sandbox ended before the call began: it is
+        then made again in a fresh one. An answer's value is decoded while the next call runs
+        (`_settle`); the arguments' memory is read back at once."""
+        shared, request = self._request(index)
         sent, result = time.monotonic(), None
         try:
             kind, header, blobs = box.exchange(
-                request, [shared.fd], min(sent + call.timeout + GRACE_SECONDS, self.deadline))
+                request, [shared.fd], min(sent + call.timeout + GRACE_SECONDS, self.deadline),
+                after_send=lambda: self._meanwhile(index))
             seconds = time.monotonic() - sent
+            began = kind == "answer" or box.began(request["nonce"])
+            status = str(header.get("status"))
             if kind == "answer" and seconds > call.timeout + LATE_SECONDS and \
-                    header.get("status") != "timeout":
+                    status != "timeout":
                 # its own alarm was switched off: the parent's clock is the one that counts
                 result = CallOutcome("timeout", seconds=seconds, detail="timeout")
+            elif kind == "answer" and status not in OUTCOME_STATUSES:
+                result = CallOutcome("misbehaved", seconds=seconds,
+                                     detail=_misbehaved("an answer of an unknown kind"))
             elif kind == "answer":
-                result = self._answer(call, header, blobs, shared, seconds)
-            elif not box.started:
+                result = CallOutcome(status, None, None, _exception(header.get("exception")),
+                                     seconds, "timeout" if status == "timeout" else "")
+                self.pending = (index, call, header, blobs, shared.trees, shared.snapshot())
+            elif not began:
                 pass  # its code never ran: not its fault, it is made again
             elif kind == "timeout":
                 result = CallOutcome("timeout", seconds=seconds, detail="timeout")
@@ -473,9 +505,9 @@ class _Run:
             shared.close()
         if kind == "ended":
             box.finish(kill=False)
-            if box.started:
+            if began:
                 result = CallOutcome("crashed", seconds=seconds, detail=box.how_it_ended())
-        if result is None and not box.started and box.answered is not None:
+        if result is None and not began and box.answered is not None:
             # the process died or wrote before this call began: the code of the call
             # answered before it in this sandbox is the only student code that ran since
             self._revoke(box.answered, "your code went on after this call had answered "
@@ -497,14 +529,43 @@ class _Run:
             return None
         return box
 
-    def _answer(self, call: Call, header: dict, blobs, shared, seconds) -> CallOutcome:
-        status = str(header.get("status"))
-        if status not in OUTCOME_STATUSES:
-            return CallOutcome("misbehaved", seconds=seconds,
-                               detail=_misbehaved("an answer of an unknown kind"))
-        value = None
+    def _request(self, index: int):
+        """(shared arguments, request) of call `index`: prepared while the call before it ran
+        (`_meanwhile`), unless what the request says has changed since."""
+        prepared = self.prepared.pop(index, None)
+        if prepared is not None and prepared[1]["bound"] == self.bounded:
+            return prepared
+        if prepared is not None:
+            prepared[0].close()
+        call = self.calls[index]
+        shared = wire.SharedArgs(call.args, self.function_names)
+        nonce = os.urandom(8).hex()
+        self.nonces[nonce] = index
+        request = {"op": "call", "nonce": nonce, "function": call.function,
+                   "timeout": call.timeout, "args": shared.trees, "size": shared.size,
+                   "bound": dict(self.bounded)}
+        return shared, {**request, "packed": frames.pack(request)}
+
+    def _meanwhile(self, index: int) -> None:
+        """While call `index` runs: decode the answer before it, prepare the request after it
+        (so that the student process waits as little as possible between two calls)."""
+        self._settle()
+        following = index + 1
+        if following < len(self.calls) and following not in self.prepared and \
+                self.calls[following].function not in self.stopped:
+            self.prepared[following] = self._request(following)
+
+    def _settle(self) -> None:
+        """Decode the value and the arguments of the call answered last (see `_call`)."""
+        if self.pending is None:
+            return
+        index, call, header, blobs, trees, snapshot = self.pending
+        self.pending = None
+        outcome = self.outcome.calls[index]
+        if outcome is None or outcome.status == "misbehaved":  # revoked meanwhile
+            return
         try:
-            if status == "ok":
+            if outcome.status == "ok":
                 value, items = wire.decode_counted(header.get("output"), wire.Blobs(blobs).get)
                 size = sum(len(b) for b in blobs) + items * ITEM_BYTES
                 used = self.result_bytes.get(call.function, 0)
@@ -513,17 +574,18 @@ class _Run:
                                                        "one function (arrays far too large?)")
                 else:
                     self.result_bytes[call.function] = used + size
-            after = shared.read_back()
+                outcome.value = value
+            after = wire.SharedArgs.decode_snapshot(trees, snapshot)
         except Exception as exc:  # anything in a result may be hostile: decoding it too
-            return CallOutcome("misbehaved", seconds=seconds,
-                               detail=_misbehaved(f"a malformed result: {type(exc).__name__}"))
+            self.outcome.calls[index] = CallOutcome(
+                "misbehaved", seconds=outcome.seconds,
+                detail=_misbehaved(f"a malformed result: {type(exc).__name__}"))
+            return
         changed = header.get("after_changed")
         for position in changed if isinstance(changed, list) else []:
             if type(position) is int and 0 <= position < len(after):
                 after[position] = wire.Unsupported("changed", "an entry replaced or added")
-        detail = "timeout" if status == "timeout" else ""
-        return CallOutcome(status, value, after, _exception(header.get("exception")), seconds,
-                           detail)
+        outcome.args_after = after
 
     def _charge_stray(self, box: _Box) -> None:
         """A frame that arrived after the answer to its call: that call misbehaved."""
@@ -587,26 +649,39 @@ def _kill_sandbox(pid):
 
 
 def _reap(pid, patience: float):
-    """Wait for a zygote to exit; kill it if it takes longer than `patience` seconds."""
-    deadline = time.monotonic() + patience
-    while True:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if done:
-            return
-        if time.monotonic() >= deadline:
+    """Wait for a zygote to exit; kill it if it takes longer than `patience` seconds. The wait
+    is woken by the exit itself where Linux gives a descriptor for the process (pidfd)."""
+    try:
+        handle = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        handle = None
+    try:
+        deadline = time.monotonic() + patience
+        while True:
             try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                os.waitpid(pid, 0)
+                done, _ = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
-                pass
-            return
-        time.sleep(0.005)
+                return
+            if done:
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+                return
+            if handle is not None:
+                select.select([handle], [], [], left)
+            else:
+                time.sleep(min(0.001, left))
+    finally:
+        if handle is not None:
+            os.close(handle)
 
 
 def _existing_dirs(paths) -> tuple[str, ...]:

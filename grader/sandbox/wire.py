@@ -263,9 +263,10 @@ class SharedArgs:
         self.trees = [encode(v, self._put, function_names) for v in values]
         self.fd = _anonymous_file(max(self.size, 1))
         if self.size:
-            with mmap.mmap(self.fd, self.size) as memory:
-                for offset, array in self.arrays:
-                    memory[offset:offset + array.nbytes] = array.tobytes()
+            laid_out = bytearray(self.size)
+            for offset, array in self.arrays:
+                laid_out[offset:offset + array.nbytes] = array.tobytes()
+            os.pwrite(self.fd, laid_out, 0)
 
     def _put(self, array: np.ndarray) -> int:
         offset = self.size
@@ -273,11 +274,18 @@ class SharedArgs:
         self.size += -(-array.nbytes // ALIGN) * ALIGN
         return offset
 
-    def read_back(self) -> list:
-        """The arguments as the call left them, read from the shared memory with `pread`
-        (the memory cannot shrink under the parent: see `_anonymous_file`)."""
-        data = os.pread(self.fd, self.size, 0) if self.size else b""
+    def snapshot(self) -> bytes:
+        """The arguments' memory as the call left it, read now with `pread` (the memory cannot
+        shrink under the parent: see `_anonymous_file`). Cheap: decode it later."""
+        return os.pread(self.fd, self.size, 0) if self.size else b""
 
+    def read_back(self) -> list:
+        """The arguments as the call left them, read now."""
+        return self.decode_snapshot(self.trees, self.snapshot())
+
+    @staticmethod
+    def decode_snapshot(trees: list, data: bytes) -> list:
+        """The arguments encoded as `trees`, with their arrays' bytes from `data`."""
         def get(ref, dtype, shape):
             end = ref + math.prod(shape) * dtype.itemsize
             if end > len(data):
@@ -285,7 +293,7 @@ class SharedArgs:
             return np.frombuffer(data, dtype=dtype, count=math.prod(shape),
                                  offset=ref).reshape(shape).copy()
 
-        return [decode(t, get) for t in self.trees]
+        return [decode(t, get) for t in trees]
 
     def close(self):
         if self.fd is not None:

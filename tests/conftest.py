@@ -48,6 +48,16 @@ def ws(tmp_path, monkeypatch, plain_env):
     return tmp_path / "workspace"
 
 
+@pytest.fixture
+def toy_course_copy(tmp_path, monkeypatch) -> Path:
+    """A copy of the toy fixture course that a test may edit, used by the CLI as the course."""
+    root = tmp_path / "course"
+    shutil.copytree(Path(__file__).parent / "fixture_course", root)
+    monkeypatch.setenv("GRADEWISE_COURSE", str(root))
+    monkeypatch.setenv("GRADEWISE_WORKSPACE", str(tmp_path / "ws"))
+    return root
+
+
 def render(renderable, width=100) -> str:
     from rich.console import Console
 

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from grader.cli import main
 
-FIXTURE = Path(__file__).parent / "fixture_course"
 
 
 @pytest.fixture
-def course(tmp_path, monkeypatch):
-    root = tmp_path / "course"
-    shutil.copytree(FIXTURE, root)
-    monkeypatch.setenv("GRADEWISE_COURSE", str(root))
-    monkeypatch.setenv("GRADEWISE_WORKSPACE", str(tmp_path / "ws"))
-    return root
+def course(toy_course_copy):
+    return toy_course_copy
 
 
 def spec_file(course) -> Path:

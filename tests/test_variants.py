@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -282,7 +281,6 @@ def test_a_table_of_the_public_answers_loses_every_hidden_point(every_exercise_z
 
 # -- (3) a bad `vary` names the file, the line and the field -------------------------------
 
-FIXTURE = Path(__file__).parent / "fixture_course"
 LITERAL_CASE = """\
   - name: written
     inputs: {x: [1.0, -2.0, 0.5], k: 2.0, ids: {array: [1, 2], dtype: int64}}
@@ -292,12 +290,8 @@ checks:
 
 
 @pytest.fixture
-def toy_course(tmp_path, monkeypatch):
-    root = tmp_path / "course"
-    shutil.copytree(FIXTURE, root)
-    monkeypatch.setenv("GRADEWISE_COURSE", str(root))
-    monkeypatch.setenv("GRADEWISE_WORKSPACE", str(tmp_path / "ws"))
-    return root / "exercises" / "ex01_toy.yaml"
+def toy_course(toy_course_copy):
+    return toy_course_copy / "exercises" / "ex01_toy.yaml"
 
 
 def with_vary(spec_file: Path, vary: str) -> int:

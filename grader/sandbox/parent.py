@@ -13,20 +13,24 @@ student's code may signal its parent where namespaces are unavailable), a replac
 started from a fresh interpreter (`python -I -c`), never forked from the parent.
 `grader.sandbox.isolation` builds the sandbox; SECURITY.md says what holds where.
 
-**The parent drives, the child answers.** The parent and the student process share a socket
-pair and nothing else. The parent sends the source (`load`), then one call at a time, each
-with a fresh random nonce; it starts the call's clock when it sends, and kills the sandbox when
-the call's time is up (a call's own alarm in the student process usually ends it first). It
-accepts exactly one answer frame, carrying that nonce, for the request it is waiting on. Any
-other frame — a second answer, an answer to an earlier call, bytes that are not a frame, a
-frame beyond the bounds — is the submission's misbehaviour: the call it belongs to scores 0
-with a message, the sandbox is replaced, and the other calls go on in a fresh one. So nothing
-the student's code writes can start, restart, end or attribute another call: it can at most
-answer the one call it was just given, which is no more than returning a value.
+**The parent drives, the child answers.** The parent and the student process share two socket
+pairs and nothing else: the channel and the acknowledgements. The parent sends the source
+(`load`), then one call at a time, each with a fresh random nonce; it starts the call's clock
+when it sends, and kills the sandbox when the call's time is up (a call's own alarm in the
+student process usually ends it first). The student process writes the nonce on the
+acknowledgements before any of the call's code runs (read by the parent only when it must know
+whether a call had begun), then answers on the channel. The parent accepts exactly one answer
+frame, carrying that nonce, for the request it is waiting on. Any other frame — a second
+answer, an answer to an earlier call, bytes that are not a frame, a frame beyond the bounds —
+is the submission's misbehaviour: the call it belongs to scores 0 with a message, the sandbox
+is replaced, and the other calls go on in a fresh one. So nothing the student's code writes
+can start, restart, end or attribute another call: it can at most answer the one call it was
+just given, which is no more than returning a value. While a call runs, the parent decodes the
+answer before it and prepares the request after it.
 
 **The input after the call** (did the function modify its argument?) is read by the parent
 itself: a call's arrays live in memory the parent shares with that call only (`SharedArgs`),
-and after the answer the parent reads them back from its own mapping. Only a container's
+and as soon as the answer comes the parent reads them back (`pread`). Only a container's
 entries being replaced or added (`params["W"] = ...`) is reported by the student process.
 
 **Bounds.** Every byte from the child is counted before anything is built from it: an answer
@@ -35,7 +39,7 @@ decoded within `wire`'s depth and item bounds; results kept over a whole run are
 `RESULT_BYTES_PER_RUN`; printed output is kept up to `Limits.output_bytes`. Deadlines are
 checked on every turn of the reading loop, so a child that keeps its pipes full cannot stall
 the parent. Peak memory: the parent grows by at most about `PARENT_MEMORY_BOUND` bytes
-whatever the child sends (measured by tests/test_hostile.py).
+whatever the child sends (measured by tests/test_forgery.py).
 """
 
 from __future__ import annotations
@@ -402,13 +406,15 @@ class _Run:
             if call.function in self.stopped or self.outcome.module_status != "ok":
                 self.outcome.calls[index] = CallOutcome("skipped")
                 continue
-            if box is None and reload_failed is None and time.monotonic() < self.deadline:
+            if time.monotonic() >= self.deadline:
+                self.outcome.calls[index] = CallOutcome("skipped", detail=RUN_OUT_OF_TIME)
+                continue
+            if box is None and reload_failed is None:
                 box = self._open_box(first=False)
                 if box is None:
                     reload_failed = CallOutcome("crashed", detail=RELOAD_FAILED)
             if box is None:
-                self.outcome.calls[index] = reload_failed or \
-                    CallOutcome("skipped", detail=RUN_OUT_OF_TIME)
+                self.outcome.calls[index] = reload_failed
                 continue
             box = self._call(box, index, call)
             if self.outcome.calls[index] is None:  # not its fault: once more, in a fresh one
@@ -426,21 +432,19 @@ class _Run:
         self.outcome.output, self.outcome.output_dropped = self.output.text(), self.output.dropped
         return self.outcome
 
-    def _left(self) -> float:
-        return self.deadline - time.monotonic()
-
     def _open_box(self, first: bool) -> "_Box | None":
         """A sandbox that said hello and loaded the file; None if the file did not load
         (the first time, `outcome.module_*` then says why)."""
         remaining = sum(c.timeout for c in self.calls)
         box = self.sandbox._start_box(self.limits.import_timeout + remaining + 5, self.output)
-        kind, hello, _ = box.exchange(None, (), time.monotonic() + HELLO_SECONDS)
+        kind, answer, _ = box.exchange(None, (), time.monotonic() + HELLO_SECONDS)
         if kind == "answer" and not self.outcome.isolation:
-            self.outcome.isolation = visible(str(hello.get("isolation"))[:500], False)
-            exposed = hello.get("exposed") if isinstance(hello.get("exposed"), list) else []
+            self.outcome.isolation = visible(str(answer.get("isolation"))[:500], False)
+            exposed = answer.get("exposed") if isinstance(answer.get("exposed"), list) else []
             self.outcome.exposed = [visible(str(p)[:300], False) for p in exposed][:20]
         if kind == "answer":
-            seconds = min(self.limits.import_timeout, max(self._left(), 0.001))
+            seconds = min(self.limits.import_timeout,
+                          max(self.deadline - time.monotonic(), 0.001))
             request = {"op": "load", "nonce": os.urandom(8).hex(), "source": self.source,
                        "filename": self.filename, "import_timeout": seconds,
                        "module_name": "student"}

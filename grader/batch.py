@@ -40,7 +40,6 @@ from .gradebook import Output, feedback_markdown
 from .safetext import visible
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
-MAX_SOURCE_BYTES = 5 * 2 ** 20
 RETRIES = 1  # a student whose pool process died is graded once more before scoring 0
 MAX_FOLDER_DEPTH = 16  #: folders below a student's folder that are searched
 MAX_FOLDER_ENTRIES = 5000  #: files and folders of one student that are looked at

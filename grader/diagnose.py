@@ -150,7 +150,8 @@ def functions_called(source: str) -> dict[str, set[str]]:
 def blame_callees(checks, source: str, mistakes) -> None:
     """A failing check of g, where g calls a student function f that fails its own checks,
     is most likely f's fault: say so (unless g's failure is already explained on its own,
-    by one of g's own catalogued `mistakes`)."""
+    by one of g's own catalogued `mistakes`, or g raised an exception on a line of its own:
+    then that error is g's to fix, and is shown as it is)."""
     failing = {c.function for c in checks if not c.passed}
     if not failing:
         return
@@ -164,6 +165,12 @@ def blame_callees(checks, source: str, mistakes) -> None:
                 check.diagnosis in own_mistakes.get(check.function, ()):
             continue
         callees = sorted((calls.get(check.function, set()) & failing) - {check.function})
+        trace = check.evidence.trace if check.evidence else []
+        if check.diagnosis == "exception" and trace:
+            raised_in = trace[-1][1]  # the innermost frame of the student's own code
+            if raised_in == check.function:
+                continue  # its own line raised, before any callee could be at fault
+            callees = [raised_in] if raised_in in callees else callees
         if callees:
             check.diagnosis, check.hint = "uses-failing-function", None
             check.message = TEMPLATES["uses-failing-function"].format(

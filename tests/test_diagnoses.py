@@ -91,3 +91,18 @@ def test_a_failing_callee_is_blamed_only_when_the_caller_has_no_reason_of_its_ow
     assert [c.diagnosis for c in checks] == ["transposed", "uses-failing-function", None,
                                               "not-implemented"]
     assert "calls your `f`" in checks[1].message
+
+
+def test_a_caller_that_raises_on_its_own_line_is_not_blamed_on_its_callee(grader, course):
+    """`softmax` fails its checks (no max subtracted), but `softmax_classifier` raises on its
+    own line (`X @ W`, shapes that do not match) before calling it: that error is shown."""
+    source = ("import numpy as np\ndef softmax(f):\n    e = np.exp(f)\n"
+              "    return e / np.sum(e, axis=-1, keepdims=True)\n"
+              "def softmax_classifier(W, X):\n    return softmax(X @ W)\n")
+    result = grader.grade_source(course.find("1"), source, "/sub/ex01.py", "ex01.py")
+    classifier = [c for c in result.checks if c.function == "softmax_classifier"]
+    assert all(c.diagnosis == "exception" and "matmul" in c.message for c in classifier)
+    fixed = source.replace("X @ W)", "X @ W.T)")
+    result = grader.grade_source(course.find("1"), fixed, "/sub/ex01.py", "ex01.py")
+    classifier = [c for c in result.checks if c.function == "softmax_classifier"]
+    assert any(c.diagnosis == "uses-failing-function" for c in classifier)

@@ -361,10 +361,31 @@ def test_a_bug_in_one_comparison_costs_that_check_only(grader, spec, monkeypatch
 
 
 def test_an_array_where_the_reference_has_a_bool_is_a_type_message(tmp_path):
-    """Exercise 8 through the CLI: gradecheck's first item is an array, not True/False."""
-    source = (REPO.parent / "shared" / "hostile" / "bool_vs_array_ex08.py")
-    if not source.exists():
-        pytest.skip("the shared hostile inputs are not beside this clone")
+    """Exercise 8 through the CLI: gradecheck's first item is an array, not True/False (the
+    parent once compared them with `!=` and crashed: exit 1, the whole exercise lost)."""
+    source = tmp_path / "ex08.py"
+    source.write_text(textwrap.dedent('''
+        import numpy as np
+
+        def numerical_gradient(f, x, eps=1e-5):
+            grad = np.zeros(x.shape)
+            for index in np.ndindex(x.shape):
+                old = x[index]
+                x[index] = old + eps
+                plus = f(x)
+                x[index] = old - eps
+                minus = f(x)
+                x[index] = old
+                grad[index] = (plus - minus) / (2 * eps)
+            return grad
+
+        def relative_error(a, b):
+            a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+            return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+        def gradcheck(f, grad_f, x, tol=1e-5):
+            return np.array([1.0, 2.0]), 0.0, (0,)
+        '''))
     done = subprocess.run(["grade", "exercise", "8", "--file", str(source), "--json"],
                           capture_output=True, text=True, cwd=tmp_path,
                           env={**os.environ, "GRADEWISE_COURSE": str(REPO),
@@ -382,20 +403,42 @@ def test_an_array_where_the_reference_has_a_bool_is_a_type_message(tmp_path):
 
 # -- the sandbox sees the Python installation and nothing of the course -----------------------
 
-def test_no_copy_of_the_course_is_within_reach(tmp_path):
-    """A course with a .git, build/ and dist/ left by packaging, a workspace, and a cache:
-    the student's code can read none of them (a clone anywhere, here below /tmp)."""
+@pytest.fixture
+def outside_tmp():
+    """A folder outside /tmp (which the sandbox replaces as a whole): what is hidden there
+    is hidden by the course's own covering mounts."""
     import shutil
-    course_root = tmp_path / "course"
+    import tempfile
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="gradewise-test-", dir="/var/tmp"))
+    except OSError:
+        pytest.skip("/var/tmp is not writable here")
+    os.chmod(folder, 0o755)  # as a clone is: readable by anyone, but for the covering mounts
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_no_copy_of_the_course_is_within_reach(outside_tmp):
+    """A course with a .git, build/ and dist/ left by packaging, a workspace, and a cache:
+    the student's code can read none of them."""
+    import shutil
+    course_root = outside_tmp / "course"
     shutil.copytree(TOY.root, course_root)
     places = [".git/objects/pack", "build/lib/grader/_bundled/solutions", "dist", "workspace"]
     for place in places:
         (course_root / place).mkdir(parents=True)
         (course_root / place / "secret.txt").write_text("the reference")
-    reads = ", ".join(repr(str(course_root / p / "secret.txt")) for p in places)
-    source = GOOD_TOTAL + textwrap.dedent(f'''
+    secrets = [course_root / p / "secret.txt" for p in places]
+    # and a worktree of it, whose history is in the main clone's .git (a `gitdir:` file)
+    worktree = outside_tmp / "worktree"
+    shutil.copytree(TOY.root, worktree)
+    store = course_root / ".git" / "worktrees" / "w"
+    store.mkdir(parents=True)
+    (store / "commondir").write_text("../..\n")
+    (worktree / ".git").write_text(f"gitdir: {store}\n")
+    reading = GOOD_TOTAL + textwrap.dedent('''
         def scale(x, k):
-            for path in ({reads}, {str(course_root / "solutions" / "ex01_toy.py")!r}):
+            for path in PATHS:
                 try:
                     open(path).read()
                     return x       # found something: scale fails, so the test sees it
@@ -403,13 +446,18 @@ def test_no_copy_of_the_course_is_within_reach(tmp_path):
                     pass
             return x * k
         ''')
-    course = Course(course_root)
-    with Grader(course, limits=Limits(**FAST)) as g:
-        result = g.grade_source(course.find("1"), source, "/sub/ex01_toy.py", "ex01_toy.py")
-        if not isolated(g) or "hidden" not in g.sandbox.isolation:
-            pytest.skip(f"no mount namespace on this machine: {g.sandbox.isolation}")
-        assert g.sandbox.exposed == []
-    assert checks(result)["scale"].passed, "a copy of the course was readable"
+    # graded from the clone: all of it hidden; from the worktree: the worktree and its
+    # history (another clone's other folders are not known to gradewise: SECURITY.md)
+    for root, paths in ((course_root, [*secrets, course_root / "solutions" / "ex01_toy.py"]),
+                        (worktree, [secrets[0], worktree / "solutions" / "ex01_toy.py"])):
+        source = reading.replace("PATHS", repr(tuple(str(p) for p in paths)))
+        course = Course(root)
+        with Grader(course, limits=Limits(**FAST)) as g:
+            result = g.grade_source(course.find("1"), source, "/sub/ex01_toy.py", "ex01.py")
+            if "read-only filesystem" not in g.sandbox.isolation:
+                pytest.skip(f"no mount namespace on this machine: {g.sandbox.isolation}")
+            assert g.sandbox.exposed == []
+        assert checks(result)["scale"].passed, f"a copy of the course was readable ({root})"
 
 
 # -- without namespaces (situation C): nothing shared, nothing left -------------------------------

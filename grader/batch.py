@@ -48,7 +48,6 @@ SHOWN_CANDIDATES = 5  #: files not graded for an exercise, named (and compared) 
 # a student's deadline in the pool: the time limits of its exercises, with generous margins
 STUDENT_MARGIN_SECONDS = 60.0  #: reading the files, writing the record, a busy machine
 EXERCISE_MARGIN_SECONDS = 30.0  #: the solution, references, finite differences, diagnoses
-CALL_MARGIN_SECONDS = 5.0  #: per call: its grace, and a sandbox to restart after a crash
 REAP_SECONDS = 5.0  #: for a killed pool process to end
 NOT_FINISHED = ("grading did not finish within {seconds:.0f} s, so it was stopped: something "
                 "in this submission (or in the grader) kept it waiting. The rest of the class "
@@ -649,10 +648,11 @@ def _run_batch(subs, out, unpacked, course, specs, options, on_result):
 
 def student_deadline(specs, limits) -> float:
     """Seconds a pool process may take to grade one student before it is killed: per
-    exercise, the import time limit once more than it has calls (a sandbox restarted after
-    a call that crashed it imports the file again), every call's time limit plus
-    CALL_MARGIN_SECONDS, and EXERCISE_MARGIN_SECONDS; then STUDENT_MARGIN_SECONDS. Only
-    something stuck (a read that never ends, a grader bug) comes near it."""
+    exercise, the longest its sandbox run may take (`run_time_bound`) and
+    EXERCISE_MARGIN_SECONDS; then STUDENT_MARGIN_SECONDS. Only something stuck (a read that
+    never ends, a grader bug) comes near it."""
+    from .sandbox import run_time_bound
+
     total = STUDENT_MARGIN_SECONDS
     for spec in specs:
         calls = {}  # as Grader._plan makes them: one per function and case, the longest limit
@@ -661,8 +661,7 @@ def student_deadline(specs, limits) -> float:
             for case in spec.cases_for(check):
                 key = (check.function, case.name)
                 calls[key] = max(calls.get(key, 0.0), timeout)
-        total += (len(calls) + 1) * limits.import_timeout + EXERCISE_MARGIN_SECONDS + \
-            sum(calls.values()) + CALL_MARGIN_SECONDS * len(calls)
+        total += run_time_bound(limits, calls.values()) + EXERCISE_MARGIN_SECONDS
     return total
 
 

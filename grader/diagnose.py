@@ -42,8 +42,9 @@ TEMPLATES = {
                      "modify their inputs (compute `x - m`, not `x -= m`, work on a copy, and "
                      "put back any entry you perturb).",
     "exception": "`{function}` raised {type}: {message}",
-    "timeout": "`{function}` did not finish within {seconds:g} s: an endless loop, or far "
-               "too much work? (the other functions are still graded)",
+    "timeout": "`{function}` did not finish within {seconds:g} s of computing time (or, "
+               "waiting, three times that): an endless loop, or far too much work? (the "
+               "other functions are still graded)",
     "memory": "`{function}` ran out of memory ({message}): an array far too large?",
     "crashed": "`{function}` stopped the process that runs your code: {detail}. Never "
                "call sys.exit, os._exit or os.kill in a graded function.",

@@ -20,8 +20,9 @@ MODULE_ERRORS = {
     "syntax": "your file does not parse: {type}{at_where}: {message}. Fix it and grade again.",
     "exception": "your file raised {type} while it was loaded ({where}): {message}. Code at "
                  "the top level of the file runs first; fix it or move it into a function.",
-    "timeout": "your file's top-level code ran for more than {seconds:g} s, so no function could "
-               "be graded: move demos and experiments under `if __name__ == \"__main__\":`.",
+    "timeout": "your file's top-level code ran for more than {seconds:g} s of computing time, "
+               "so no function could be graded: move demos and experiments under "
+               "`if __name__ == \"__main__\":`.",
     "crashed": "your file's top-level code stopped the process ({detail}), so no function could "
                "be graded.",
     "misbehaved": "your file's top-level code misbehaved: {detail}. No function could be graded.",

@@ -603,19 +603,22 @@ def test_what_a_student_prints_or_names_cannot_inject_markup(tmp_path):
 
 # -- attacks found by review ---------------------------------------------------------------------
 
-def test_an_answer_after_the_limit_is_a_timeout_even_within_the_grace(grader, spec):
-    """Its own alarm switched off, `scale` answers 0.3 s after its 0.5 s limit, before the
-    parent's kill at limit + 1 s: the parent's clock counts, not the alarm."""
+def test_an_answer_after_the_limit_is_a_timeout_even_within_the_backstop(grader, spec):
+    """Its own alarm switched off, `scale` computes for 0.8 s of CPU (its limit: 0.5 s) and
+    answers before the parent's wall-clock backstop: the parent's own count of the CPU time
+    of the student process decides, not the alarm."""
     source = GOOD_TOTAL + ("import signal, time\ndef scale(x, k):\n"
-                           "    signal.setitimer(signal.ITIMER_REAL, 0)\n"
-                           "    time.sleep(0.8)\n    return x * k\n")
+                           "    signal.setitimer(signal.ITIMER_PROF, 0)\n"
+                           "    end = time.process_time() + 0.8\n"
+                           "    while time.process_time() < end:\n        pass\n"
+                           "    return x * k\n")
     result, _ = grade(grader, spec, source)
     assert checks(result)["scale"].diagnosis == "timeout" and checks(result)["total"].passed
 
 
 def test_a_call_that_began_is_never_made_again(grader, spec):
-    """`total` needs 1.5 s (limit 0.5 s). Once begun, it writes a frame carrying an earlier
-    call's nonce: the parent must charge both calls, not give `total` a fresh clock."""
+    """`total` needs 1.5 s of CPU (limit 0.5 s). Once begun, it writes a frame carrying an
+    earlier call's nonce: the parent must charge both calls, not give `total` a fresh clock."""
     source = KIT + '''
 import grader.sandbox.frames as F
 _receive, seen = F.receive, []
@@ -629,12 +632,17 @@ F.receive = receive
 def scale(x, k):
     return x * k
 
+def burn(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
 def total(x):
-    time.sleep(0.3)
+    burn(0.3)
     if TRICK:
         os.write(channel_socket(), F.pack({"kind": "answer", "nonce": seen[-2]}))
         time.sleep(5)
-    time.sleep(1.2)
+    burn(1.2)
     return float(np.sum(x))
 '''
     honest, _ = grade(grader, spec, source.replace("TRICK", "False"))
@@ -833,3 +841,33 @@ def test_the_cleanup_can_only_remove_what_the_sandbox_user_could(tmp_path):
     isolation._as_user(uid, lambda: isolation._remove_owned_by(uid, str(shared)))
     assert (victim / "precious.txt").read_text() == "keep me"
     assert list(shared.iterdir()) == []
+
+
+def test_a_busy_machine_does_not_fail_correct_code():
+    """Limits count CPU time: with twice as many busy processes as cores, a call that needs
+    70% of its limit in CPU takes longer than its limit in wall time, and still passes. A
+    call that sleeps past its limit is stopped by the wall-clock backstop."""
+    from grader.sandbox import Call, Sandbox
+    import numpy as np
+    burn = ("import time\ndef work(x):\n    end = time.process_time() + 0.35\n"
+            "    while time.process_time() < end:\n        pass\n    return x\n"
+            "def nap(x):\n    time.sleep(60)\n    return x\n")
+    # each in a session of its own, as other students' sandboxes are (Linux shares the CPU
+    # between sessions first, with autogroups)
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                                start_new_session=True)
+               for _ in range(2 * (os.cpu_count() or 1))]
+    try:
+        with Sandbox(Limits(call_timeout=0.5, import_timeout=5.0)) as box:
+            started = time.monotonic()
+            outcome = box.run(burn, "/sub/x.py", [Call("work", (np.ones(2),), 0.5),
+                                                  Call("nap", (np.ones(2),), 0.5)])
+            seconds = time.monotonic() - started
+    finally:
+        for process in burners:
+            process.kill()
+            process.wait()
+    work, nap = outcome.calls
+    assert work.status == "ok", work
+    assert work.seconds > 0.5, "the machine was not busy enough to show anything"
+    assert nap.status == "timeout" and seconds < 10

@@ -12,9 +12,9 @@ where). Nothing here imports the rest of gradewise but two leaf modules: the tes
 """
 
 from .isolation import UID_BASE, die_with_parent
-from .parent import Sandbox
+from .parent import Sandbox, run_time_bound
 from .types import Call, CallOutcome, Limits, RunOutcome
 from .wire import Unsupported
 
-__all__ = ["Sandbox", "Limits", "Call", "CallOutcome", "RunOutcome", "UID_BASE",
+__all__ = ["Sandbox", "run_time_bound", "Limits", "Call", "CallOutcome", "RunOutcome", "UID_BASE",
            "die_with_parent", "Unsupported"]

@@ -40,8 +40,14 @@ NO_KEYBOARD = ("input() was called, but graded code has no keyboard: give the fu
                "values as arguments, and keep experiments under `if __name__ == \"__main__\":`")
 
 
+#: a call's limit counts the CPU time of the student process (all its threads, user and
+#: system): a busy machine slows a call down without bringing it closer to its limit. The
+#: parent keeps a wall-clock backstop several times larger (sleeping code uses no CPU).
+_TIMER, _TIMER_SIGNAL = signal.ITIMER_PROF, signal.SIGPROF
+
+
 class CallTimeout(BaseException):
-    """Raised inside the student's code when its call exceeds the time limit."""
+    """Raised inside the student's code when its call exceeds its time limit (CPU time)."""
 
 
 def serve(fd: int, acks: int, hello: dict, contained: bool = False) -> None:
@@ -51,7 +57,7 @@ def serve(fd: int, acks: int, hello: dict, contained: bool = False) -> None:
     the student's forks) after each request."""
     channel = _Channel(fd, acks)
     channel.send({"kind": "hello", **hello})
-    signal.signal(signal.SIGALRM, _raise_timeout)
+    signal.signal(_TIMER_SIGNAL, _raise_timeout)
     owner = os.getpid()
     namespace = None
     while True:
@@ -140,18 +146,18 @@ def _load_module(request: dict, owner: int) -> dict:
             "message": "an expression nested too deeply for Python to compile (thousands of "
                        "terms or brackets in one expression): split it up"}}
     _quiet_grader_extras()
-    signal.setitimer(signal.ITIMER_REAL, float(request["import_timeout"]))
+    signal.setitimer(_TIMER, float(request["import_timeout"]))
     try:
         exec(code, namespace)
     except CallTimeout:
         _only_owner(owner)
         return {"status": "timeout", "seconds": time.perf_counter() - started}
     except BaseException as exc:  # the student's top level may raise anything, even SystemExit
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(_TIMER, 0)
         _only_owner(owner)
         return {"status": "exception", "exception": _exception_info(exc, filename)}
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(_TIMER, 0)
     _only_owner(owner)
     return {"status": "ok", "seconds": time.perf_counter() - started, "namespace": namespace}
 
@@ -183,21 +189,21 @@ def _make_call(namespace, request: dict, fds: list, owner: int, channel) -> tupl
     kept: list = []  # every entry compared by id stays alive, so no id is given again
     before = [_structure(a, keep=kept) for a in args]
     started = time.perf_counter()
-    signal.setitimer(signal.ITIMER_REAL, float(request["timeout"]))
+    signal.setitimer(_TIMER, float(request["timeout"]))
     try:
         result = func(*args)
         status, exception = "ok", None
     except CallTimeout:
         result, status, exception = None, "timeout", None
     except MemoryError as exc:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(_TIMER, 0)
         result, status, exception = None, "memory", _exception_info(exc, namespace["__file__"])
     except BaseException as exc:  # SystemExit and KeyboardInterrupt are the student's too
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(_TIMER, 0)
         result, status = None, "exception"
         exception = _exception_info(exc, namespace["__file__"])
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(_TIMER, 0)
     _only_owner(owner)
     seconds = time.perf_counter() - started
     blobs = wire.Blobs(limit=frames.MAX_BLOB_BYTES)
@@ -258,16 +264,16 @@ def _bound(namespace, name, seconds):
 
     @functools.wraps(func)
     def bounded(*args, **kwargs):
-        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        left = signal.getitimer(_TIMER)[0]
         if 0 < left <= seconds:  # the caller's own limit comes first (also: recursion)
             return func(*args, **kwargs)
-        started = time.monotonic()
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        started = time.process_time()
+        signal.setitimer(_TIMER, seconds)
         try:
             return func(*args, **kwargs)
         finally:
-            rest = left - (time.monotonic() - started) if left else 0
-            signal.setitimer(signal.ITIMER_REAL, max(rest, 1e-3) if left else 0)
+            rest = left - (time.process_time() - started) if left else 0
+            signal.setitimer(_TIMER, max(rest, 1e-3) if left else 0)
 
     bounded._gradewise_bounded = True
     namespace[name] = bounded

@@ -60,8 +60,11 @@ from .harness import EXIT_GRADER_FAILED, EXIT_LOST_CHANNEL
 from .isolation import signal_name, zygote
 from .types import Call, CallOutcome, Limits, RunOutcome
 
-GRACE_SECONDS = 1.0  #: after a call's own alarm, before the parent kills the sandbox
-LATE_SECONDS = 0.05  #: an answer this much past the call's limit (sending it back) still counts
+GRACE_SECONDS = 1.0  #: beyond a call's wall-clock backstop, before the parent kills the sandbox
+#: limits count CPU time (a busy machine slows code down without bringing it closer to its
+#: limit); the wall clock is a backstop this many times larger (sleeping code uses no CPU)
+WALL_FACTOR = 3.0
+LATE_SECONDS = 0.05  #: CPU time past a call's limit that still counts (clock ticks, sending)
 HELLO_SECONDS = 30.0  #: for a new sandbox to say which protections it got
 ZYGOTE_REPLY_SECONDS = 5.0  #: after a kill, for the zygote to report the sandbox's end
 ZYGOTE_START_SECONDS = 30.0  #: for the zygote to start a sandbox (a fresh one imports numpy)
@@ -84,6 +87,15 @@ RELOAD_FAILED = ("your file did not load again after an earlier call stopped its
 NOT_STARTED = ("the process that runs your code stopped before this call could begin, twice "
                "(does your code leave threads, timers or processes running?)")
 RUN_OUT_OF_TIME = "not run: the time for the whole file ran out (other calls crashed or timed out)"
+
+
+def run_time_bound(limits: Limits, call_timeouts) -> float:
+    """Seconds of wall-clock time one file may take at most (`Sandbox.run` ends it then,
+    whatever happens): its import and calls at their wall-clock backstops, a grace for each,
+    and a margin for the restarts after crashes. Callers waiting for a run add their own."""
+    timeouts = list(call_timeouts)
+    return WALL_FACTOR * (limits.import_timeout + sum(timeouts)) + \
+        GRACE_SECONDS * (len(timeouts) + 2) + RUN_MARGIN_SECONDS
 
 
 class Sandbox:
@@ -179,6 +191,7 @@ class _Box:
         self.note = ""
         self.killed = False
         self.answered: int | None = None  #: the last call answered in this sandbox
+        self.student: int | None = None  #: the student process's pid, as seen from here
         self.stray: list[tuple[str | None, str]] = []  #: frames that answered no request: (nonce, why)
         self._open = {self.out_fd, self.channel.fileno()}
 
@@ -267,6 +280,19 @@ class _Box:
                 return "misbehaved", {"reason": self.stray[-1][1]}, []
             if answer is not None:
                 return answer
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user and system, all threads) the student process has used so far, read
+        by the parent from /proc; None where that cannot be read. The CPU of processes the
+        student's code forks is not counted: the wall-clock backstop bounds them."""
+        if self.student is None:
+            self.student = _student_process(self.pid)
+        try:
+            with open(f"/proc/{self.student}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        except (OSError, ValueError, IndexError, TypeError):
+            return None
 
     def began(self, nonce: str) -> bool:
         """Whether the student process acknowledged the call of `nonce` (it does before any of
@@ -394,8 +420,8 @@ class _Run:
         self.prepared: dict = {}  #: call index → (shared arguments, request), made ahead
         self.result_share = RESULT_BYTES_PER_RUN // max(len({c.function for c in calls}), 1)
         self.started = time.monotonic()
-        self.deadline = self.started + self.limits.import_timeout + \
-            sum(c.timeout for c in calls) + GRACE_SECONDS * (len(calls) + 2) + RUN_MARGIN_SECONDS
+        self.deadline = self.started + run_time_bound(self.limits,
+                                                      [c.timeout for c in calls])
         from grader import testfuncs
         self.function_names = {id(testfuncs.get(n)): n for n in testfuncs.NAMES}
 
@@ -443,13 +469,12 @@ class _Run:
             exposed = answer.get("exposed") if isinstance(answer.get("exposed"), list) else []
             self.outcome.exposed = [visible(str(p)[:300], False) for p in exposed][:20]
         if kind == "answer":
-            seconds = min(self.limits.import_timeout,
-                          max(self.deadline - time.monotonic(), 0.001))
+            seconds = self.limits.import_timeout
             request = {"op": "load", "nonce": os.urandom(8).hex(), "source": self.source,
                        "filename": self.filename, "import_timeout": seconds,
                        "module_name": "student"}
-            kind, answer, _ = box.exchange(request, (), time.monotonic() + seconds +
-                                           GRACE_SECONDS)
+            kind, answer, _ = box.exchange(request, (), min(
+                time.monotonic() + WALL_FACTOR * seconds + GRACE_SECONDS, self.deadline))
         status = str(answer.get("status")) if kind == "answer" else ""
         if kind == "answer" and status == "ok":
             return box
@@ -476,17 +501,19 @@ class _Run:
         then made again in a fresh one. An answer's value is decoded while the next call runs
         (`_settle`); the arguments' memory is read back at once."""
         shared, request = self._request(index)
-        sent, result = time.monotonic(), None
+        sent, result, cpu = time.monotonic(), None, box.cpu_seconds()
         try:
             kind, header, blobs = box.exchange(
-                request, [shared.fd], min(sent + call.timeout + GRACE_SECONDS, self.deadline),
+                request, [shared.fd],
+                min(sent + WALL_FACTOR * call.timeout + GRACE_SECONDS, self.deadline),
                 after_send=lambda: self._meanwhile(index))
             seconds = time.monotonic() - sent
+            now_cpu = box.cpu_seconds() if cpu is not None else None
+            used = now_cpu - cpu if now_cpu is not None else 0.0  # gone: it ended
             began = kind == "answer" or box.began(request["nonce"])
             status = str(header.get("status"))
-            if kind == "answer" and seconds > call.timeout + LATE_SECONDS and \
-                    status != "timeout":
-                # its own alarm was switched off: the parent's clock is the one that counts
+            if kind == "answer" and used > call.timeout + LATE_SECONDS and status != "timeout":
+                # its own alarm was switched off: the parent's count is the one that counts
                 result = CallOutcome("timeout", seconds=seconds, detail="timeout")
             elif kind == "answer" and status not in OUTCOME_STATUSES:
                 result = CallOutcome("misbehaved", seconds=seconds,
@@ -639,6 +666,24 @@ def _exception(info) -> dict | None:
                 continue
     return {"type": visible(str(info.get("type", "Exception"))[:100], False),
             "message": visible(str(info.get("message", ""))[:2000]), "lines": lines}
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _student_process(sandbox: int) -> int:
+    """The student process of a sandbox: the sandbox process itself, or, with a pid
+    namespace, the child of the sandbox's init (its first child)."""
+    def children(pid):
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as fh:
+                return [int(p) for p in fh.read().split()]
+        except (OSError, ValueError):
+            return []
+
+    inits = children(sandbox)
+    students = children(inits[0]) if inits else []
+    return students[0] if students else sandbox
 
 
 def _kill_sandbox(pid):

@@ -116,7 +116,8 @@ def test_infinite_loop_is_stopped_and_reported(grader, spec):
 
 def test_a_looping_function_stops_its_callers_after_its_own_limit(grader, spec):
     """`total` may take 10 s, but the `scale` it calls already looped in its own check:
-    from then on `scale` keeps its 0.5 s limit, also when `total` calls it."""
+    from then on `scale` has a short leash when `total` calls it (a tenth of its limit, at
+    least 0.25 s): a looping function costs its own limit, not that again per caller."""
     from dataclasses import replace
     patient = replace(spec, checks=tuple(replace(c, timeout=10.0) if c.function == "total"
                                          else c for c in spec.checks))

@@ -255,9 +255,10 @@ def _structure(value, depth: int = 0, budget: list | None = None, keep=None):
 
 
 def _bound(namespace, name, seconds):
-    """From now on `name` keeps its own time limit when another function calls it: a
-    function that looped in its own check stops the caller after `seconds`, not after the
-    caller's (maybe much longer) limit. The caller's call then ends as a timeout."""
+    """From now on `name` has a limit of its own when another function calls it: a function
+    that looped in its own check stops the caller after `seconds` (a short leash the parent
+    chooses), not after the caller's own (maybe much longer) limit. The caller's call then
+    ends as a timeout."""
     func = namespace.get(name)
     if not callable(func) or getattr(func, "_gradewise_bounded", False):
         return

@@ -64,6 +64,7 @@ GRACE_SECONDS = 1.0  #: beyond a call's wall-clock backstop, before the parent k
 #: limits count CPU time (a busy machine slows code down without bringing it closer to its
 #: limit); the wall clock is a backstop this many times larger (sleeping code uses no CPU)
 WALL_FACTOR = 3.0
+RELOOP_SHARE, RELOOP_SECONDS = 0.1, 0.25  #: a looped function's limit inside other calls
 LATE_SECONDS = 0.05  #: CPU time past a call's limit that still counts (clock ticks, sending)
 HELLO_SECONDS = 30.0  #: for a new sandbox to say which protections it got
 ZYGOTE_REPLY_SECONDS = 5.0  #: after a kill, for the zygote to report the sandbox's end
@@ -548,7 +549,9 @@ class _Run:
         if result is not None:
             box.answered = index
         if result is not None and result.status == "timeout":
-            self.bounded[call.function] = call.timeout
+            # it looped once already: when another function calls it, a tenth of its limit
+            # (it costs the class its own limit, not that again for every caller)
+            self.bounded[call.function] = max(call.timeout * RELOOP_SHARE, RELOOP_SECONDS)
         if result is not None and result.status in ("timeout", "crashed"):
             self.stopped[call.function] = result  # its other cases would only do the same
         left_running = kind == "answer" and bool(header.get("threads_left"))

@@ -453,7 +453,7 @@ def _ungraded(spec, reason: str, submitted: bool):
 
 def results_of(student: Student, results, seed: int, isolation: str = "",
                seconds: float | None = None, exposed=()) -> StudentResults:
-    """What feedback/<student>.json holds: the results (DESIGN section 5) and the total."""
+    """What feedback/<student>.json holds: the results (docs/design.md, "Results")."""
     return StudentResults(visible(student.name, False), seed, list(results), isolation,
                           seconds, list(exposed))
 

@@ -122,7 +122,8 @@ def exercises_terminal(results, numbers: list[int], created=(), notebook: bool =
 
 
 def to_json(results) -> str:
-    """`grade exercise --json`: one result as an object, several as a list (DESIGN §5)."""
+    """`grade exercise --json`: one result as an object, several as a list (docs/design.md,
+    "Results")."""
     if isinstance(results, ExerciseResult):
         return dumps(results.to_json(), indent=2)
     return dumps([r.to_json() for r in results], indent=2)

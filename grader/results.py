@@ -3,7 +3,7 @@ through JSON without loss (`to_json`, then `from_json`, gives the same result, e
 included), so that every writer (`grader.writers`) can work from results read back from a
 file as well as from results just graded.
 
-    ExerciseResult    one exercise of one submission: `grade exercise --json` (DESIGN §5)
+    ExerciseResult    one exercise of one submission: `grade exercise --json`
       CheckResult     one check of it; Evidence: the case that failed, expected vs got
     StudentResults    one student's exercises: `feedback/<student>.json` of a batch
     ClassResults      a class graded by `grade batch`: what its output folder holds
@@ -191,7 +191,7 @@ class ExerciseResult:
 
     @classmethod
     def from_json(cls, data: dict) -> "ExerciseResult":
-        """The result `to_json` wrote (keys beyond DESIGN section 5 may be missing)."""
+        """The result `to_json` wrote (keys after `checks` may be missing: older files)."""
         return cls(data["exercise"], data["slug"], data["title"], data["score"],
                    data["max_score"], data.get("error"),
                    [CheckResult.from_json(c) for c in data["checks"]], data.get("file", ""),

@@ -66,7 +66,7 @@ WRITERS = [
     Writer("terminal", "exercise", _lazy(".report", "exercises_terminal"),
            about="the report of `grade exercise` (rich)"),
     Writer("json", "exercise", _lazy(".report", "to_json"),
-           about="`grade exercise --json`: one object, or a list for several (DESIGN §5)"),
+           about="`grade exercise --json`: one object, or a list for several"),
     Writer("json", "student", _student_json, "feedback/{student}.json",
            "the student's results, every check with its evidence"),
     Writer("markdown", "student", _lazy(".feedback", "feedback_markdown"),

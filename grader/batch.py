@@ -643,20 +643,20 @@ def _grade_class(subs, out, unpacked, course, specs, options, on_result) -> Clas
     if out == subs or subs in out.parents:
         raise GradewiseError(f"--out {out} is inside the submissions folder: choose another one")
     folder = BatchFolder(out)
-    klass = ClassResults([ExerciseInfo.of(spec) for spec in specs], options.seed,
-                         submissions=len(plan.students), unmatched=plan.unmatched)
+    class_results = ClassResults([ExerciseInfo.of(spec) for spec in specs], options.seed,
+                                 submissions=len(plan.students), unmatched=plan.unmatched)
     if options.resume:
-        klass.students = folder.previous([s.name for s in plan.students], options.seed,
-                                         [spec.number for spec in specs])
-    todo = [s for s in plan.students if s.name not in klass.students]
-    folder.write_class(klass)
+        class_results.students = folder.previous([s.name for s in plan.students],
+                                                 options.seed, [spec.number for spec in specs])
+    todo = [s for s in plan.students if s.name not in class_results.students]
+    folder.write_class(class_results)
     if on_result:
-        on_result(None, None, len(klass.students), klass.submissions)
+        on_result(None, None, len(class_results.students), class_results.submissions)
     if todo:
-        _grade_all(todo, folder, klass, course, specs, options, (subs, out, unpacked),
+        _grade_all(todo, folder, class_results, course, specs, options, (subs, out, unpacked),
                    on_result)
-    folder.write_class(klass)
-    return klass
+    folder.write_class(class_results)
+    return class_results
 
 
 def student_deadline(specs, limits) -> float:
@@ -678,7 +678,7 @@ def student_deadline(specs, limits) -> float:
     return total
 
 
-def _grade_all(todo, folder: BatchFolder, klass: ClassResults, course, specs,
+def _grade_all(todo, folder: BatchFolder, class_results: ClassResults, course, specs,
                options: BatchOptions, hide, on_result):
     from .grading import Limits  # numpy and the engine, once, shared by the forks
 
@@ -708,10 +708,11 @@ def _grade_all(todo, folder: BatchFolder, klass: ClassResults, course, specs,
                     results = zero(student, "the grading process died while grading this "
                                             "submission")
                 folder.write_student(student.name, results)
-                klass.students[student.name] = results
-                folder.write_class(klass)
+                class_results.students[student.name] = results
+                folder.write_class(class_results)
                 if on_result:
-                    on_result(student.name, results, len(klass.students), klass.submissions)
+                    on_result(student.name, results, len(class_results.students),
+                              class_results.submissions)
             pool.replace_dead(min(jobs, len(queue) + pool.busy_count()))
     finally:
         pool.close()

@@ -80,8 +80,8 @@ def build_autograder(out: Path, course, specs, seed: int = 0, hidden_seed: int |
     """Write the autograder zip; returns what it holds."""
     import grader
 
-    pyproject = _pyproject(Path(grader.__file__).parent)  # first: it may refuse
     package = Path(grader.__file__).parent
+    pyproject = _pyproject(package)  # first: it may refuse
     config = {"exercises": [s.number for s in specs], "seed": seed, "hidden_seed": hidden_seed,
               "call_timeout": call_timeout}
     out = Path(out)

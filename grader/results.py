@@ -338,7 +338,7 @@ def value_text(value) -> str:
         return f"array of shape {value.shape}, dtype {np.dtype(value.dtype)}"
     if isinstance(value, (float, np.floating)):
         return _number(value)
-    if isinstance(value, tuple) and value and all(isinstance(v, np.ndarray) for v in value):
+    if isinstance(value, tuple) and all(isinstance(v, np.ndarray) for v in value):
         return "(" + ", ".join(f"array {v.shape}" for v in value) + ")"
     text = describe(value)
     return text if len(text) < MAX_SHOWN_CHARACTERS else text[:MAX_SHOWN_CHARACTERS] + " …"
@@ -352,6 +352,8 @@ def _entries(value, depth: int = 0) -> int:
     """Numbers and items in `value` (what keeping it costs), counted up to past the bound."""
     if isinstance(value, np.ndarray):
         return value.size
+    if isinstance(value, str):
+        return 1 + len(value) // 16
     if isinstance(value, (list, tuple, dict)) and depth < 40:
         items = value.values() if isinstance(value, dict) else value
         total = len(value)

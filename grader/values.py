@@ -118,8 +118,11 @@ def describe(value) -> str:
             return f"{value.shape} {value.dtype} (empty)"
         if value.size <= 6:
             return np.array2string(value, precision=4, separator=", ", suppress_small=False)
-        finite = value[np.isfinite(value)] if value.dtype.kind in "fc" else value
-        low, high = (finite.min(), finite.max()) if finite.size else (np.nan, np.nan)
+        if value.dtype.kind not in "biuf":  # complex, text: no range to give
+            return f"{value.shape} {value.dtype}"
+        finite = value[np.isfinite(value)] if value.dtype.kind == "f" else value
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (np.nan,
+                                                                                    np.nan)
         return f"{value.shape} {value.dtype} in [{low:.4g}, {high:.4g}]"
     if isinstance(value, ArrayExcerpt):
         return value.summary

@@ -14,7 +14,7 @@ import pytest
 from grader import values
 from grader.errors import GradewiseError
 from grader.results import (ClassResults, ExerciseInfo, ExerciseResult, StudentResults,
-                            format_value)
+                            format_value, kept)
 from grader.sandbox import Unsupported
 from grader.writers import WRITERS, BatchFolder, find
 
@@ -107,6 +107,8 @@ def test_one_description_of_a_value_wherever_it_is_shown(graded):
     assert values.describe([1.0, 2.0, 3.0, 4.0]) == "[1.0, 2.0, 3.0, …] (4 items)"
     big = {str(i): i for i in range(100_000)}
     assert len(format_value(big).plain) < 400  # bounded, whatever the student returned
+    assert format_value([np.array([True] * 8)]).plain == "[(8,) bool in [1, 1]] (1 items)"
+    assert isinstance(kept("x" * 100_000), values.Shown)
 
 
 # -- every writer, on results read back ---------------------------------------------------------

@@ -15,6 +15,11 @@ process sends back plain JSON, for each student within a deadline (`student_dead
 it is killed and replaced. Every output file is written atomically (complete, then renamed
 into place) as soon as its student is graded, so a killed batch loses nothing already
 graded, and `resume=True` grades only the students without feedback yet.
+
+A pool process sends each student's results as JSON (`StudentResults.to_json`, evidence
+included); the parent reads them back and writes the output with the writers of
+`grader.writers` (`BatchFolder`): what is written comes from results read back, exactly as
+a later command reading the folder would see them.
 """
 
 from __future__ import annotations
@@ -31,13 +36,19 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .archives import (MAX_MEMBER_BYTES, ArchiveRefused, Budget, archive_suffix, file_kind,
                        open_regular, unpack)
 from .errors import GradewiseError
 from .filenames import exercise_numbers, match_name
-from .gradebook import Output, feedback_markdown
+from .results import ClassResults, ExerciseInfo, StudentResults
 from .safetext import visible
+from .values import dumps
+from .writers import BatchFolder
+
+if TYPE_CHECKING:
+    from .sandbox import Limits
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
 RETRIES = 1  # a student whose pool process died is graded once more before scoring 0
@@ -46,7 +57,7 @@ MAX_FOLDER_ENTRIES = 5000  #: files and folders of one student that are looked a
 MAX_NESTING = 1  #: an archive inside an archive is unpacked; one inside that is not
 SHOWN_CANDIDATES = 5  #: files not graded for an exercise, named (and compared) in its note
 # a student's deadline in the pool: the time limits of its exercises, with generous margins
-STUDENT_MARGIN_SECONDS = 60.0  #: reading the files, writing the record, a busy machine
+STUDENT_MARGIN_SECONDS = 60.0  #: reading the files, sending the results, a busy machine
 EXERCISE_MARGIN_SECONDS = 30.0  #: the solution, references, finite differences, diagnoses
 REAP_SECONDS = 5.0  #: for a killed pool process to end
 NOT_FINISHED = ("grading did not finish within {seconds:.0f} s, so it was stopped: something "
@@ -435,22 +446,15 @@ def _ungraded(spec, reason: str, submitted: bool):
 
     checks = [CheckResult(c.name, c.function, c.kind, False, 0.0, c.points,
                           message=f"not graded: {reason}") for c in spec.checks]
-    result = ExerciseResult(spec.number, spec.slug, spec.title, 0.0, spec.points,
-                            error=reason, checks=checks)
-    result.submitted = submitted
-    return result
+    return ExerciseResult(spec.number, spec.slug, spec.title, 0.0, spec.points,
+                          error=reason, checks=checks, submitted=submitted)
 
 
-def record_of(student: Student, results, seed: int, isolation: str = "") -> dict:
-    """What feedback/<student>.json holds: the results (DESIGN section 5) and the total."""
-    exercises = []
-    for result in results:
-        data = result.to_json()
-        data["submitted"] = getattr(result, "submitted", True)
-        exercises.append(data)
-    return {"student": visible(student.name, False), "seed": seed,
-            "score": sum(r.score for r in results), "max_score": sum(r.max_score for r in results),
-            "isolation": isolation, "results": exercises}
+def results_of(student: Student, results, seed: int, isolation: str = "",
+               seconds: float | None = None, exposed=()) -> StudentResults:
+    """What feedback/<student>.json holds: the results (docs/design.md, "Results")."""
+    return StudentResults(visible(student.name, False), seed, list(results), isolation,
+                          seconds, list(exposed))
 
 
 # -- the pool of grading processes ------------------------------------------------------------
@@ -515,7 +519,8 @@ class _Pool:
             pass  # it died: `receive` sees the end of its pipe
 
     def receive(self, timeout: float):
-        """[(student, record or None)]: None when the pool process died on that student."""
+        """[(student, StudentResults or None)]: None when the pool process died on that
+        student."""
         ready, _, _ = select.select(list(self.workers), [], [], timeout)
         done = []
         for fd in ready:
@@ -528,7 +533,7 @@ class _Pool:
             worker.pending += data
             while b"\n" in worker.pending:
                 line, worker.pending = worker.pending.split(b"\n", 1)
-                done.append((worker.student, json.loads(line)))
+                done.append((worker.student, StudentResults.from_json(json.loads(line))))
                 worker.student = None
         return [(s, r) for s, r in done if s is not None]
 
@@ -591,19 +596,11 @@ def _pool_main(task_fd, result_fd, course, specs, seed, limits, hide):
             student = Student.from_task(task)
             started = time.monotonic()
             graded = grade_student(grader, specs, student)
-            record = record_of(student, graded, seed, grader.sandbox.isolation)
-            record["seconds"] = round(time.monotonic() - started, 3)
-            record["exposed"] = list(grader.sandbox.exposed or [])
-            record["markdown"] = feedback_markdown(record, graded)
-            results.write(json.dumps(record, default=_plain) + "\n")
+            answer = results_of(student, graded, seed, grader.sandbox.isolation,
+                                round(time.monotonic() - started, 3),
+                                grader.sandbox.exposed or [])
+            results.write(dumps(answer.to_json()) + "\n")
             results.flush()
-
-
-def _plain(value):
-    import numpy as np
-    if isinstance(value, np.generic):
-        return value.item()
-    return repr(value)
 
 
 # -- the batch --------------------------------------------------------------------------------
@@ -612,38 +609,53 @@ def _plain(value):
 class BatchOptions:
     jobs: int = 0  #: pool processes (0: the number of cores)
     seed: int = 0
-    limits: object = None  #: sandbox.Limits
+    limits: Limits | None = None  #: of the sandbox (None: its defaults)
     resume: bool = False
     deadline: float = 0.0  #: seconds to grade one student (0: `student_deadline` of the specs)
 
 
 def run_batch(subs: Path, out: Path, course, specs, options: BatchOptions, on_result=None):
     """Grade every student of `subs` into `out`; returns the summary (as in summary.json).
-    `on_result(student_name, record, done, total)` is called after each student.
-    Archives are unpacked into a private temporary folder, removed at the end."""
+    `on_result(student_name, StudentResults, done, total)` is called after each student.
+    See `grade_class`."""
+    from .gradebook import class_summary
+
+    return class_summary(grade_class(subs, out, course, specs, options, on_result))
+
+
+def grade_class(subs: Path, out: Path, course, specs, options: BatchOptions,
+                on_result=None) -> ClassResults:
+    """Grade every student of `subs` into `out` (its files: `grader.writers.BatchFolder`);
+    returns the class's results. Archives are unpacked into a private temporary folder,
+    removed at the end. Raises GradewiseError for a missing or empty `subs`, or an `out`
+    inside it."""
     with tempfile.TemporaryDirectory(prefix="gradewise-unpacked-") as unpacked:
-        return _run_batch(Path(subs).resolve(), Path(out).resolve(), Path(unpacked), course,
-                          specs, options, on_result)
+        return _grade_class(Path(subs).resolve(), Path(out).resolve(), Path(unpacked), course,
+                            specs, options, on_result)
 
 
-def _run_batch(subs, out, unpacked, course, specs, options, on_result):
+def _grade_class(subs, out, unpacked, course, specs, options, on_result) -> ClassResults:
     plan = discover(subs, specs, unpacked)
     if not plan.students:
         raise GradewiseError(f"{subs}: no student in it (expected a folder, an archive or a "
                              f".py/.ipynb file per student; {len(plan.unmatched)} other entries)")
     if out == subs or subs in out.parents:
         raise GradewiseError(f"--out {out} is inside the submissions folder: choose another one")
-    out_files = Output(out)
-    records = out_files.previous(plan.students, specs, options.seed) if options.resume else {}
-    todo = [s for s in plan.students if s.name not in records]
-    total = len(plan.students)
-    state = {"records": records, "plan": plan, "specs": specs, "options": options}
-    out_files.write_tables(state)
+    folder = BatchFolder(out)
+    class_results = ClassResults([ExerciseInfo.of(spec) for spec in specs], options.seed,
+                                 submissions=len(plan.students), unmatched=plan.unmatched)
+    if options.resume:
+        class_results.students = folder.previous([s.name for s in plan.students],
+                                                 options.seed, [spec.number for spec in specs])
+    todo = [s for s in plan.students if s.name not in class_results.students]
+    folder.write_class(class_results)
     if on_result:
-        on_result(None, None, len(records), total)
+        on_result(None, None, len(class_results.students), class_results.submissions)
     if todo:
-        _grade_all(todo, out_files, state, course, (subs, out, unpacked), on_result, total)
-    return out_files.write_tables(state)
+        _grade_all(todo, folder, class_results, course, specs, options, (subs, out, unpacked),
+                   on_result)
+    folder.write_class(class_results)
+    return class_results
 
 
 def student_deadline(specs, limits) -> float:
@@ -665,20 +677,18 @@ def student_deadline(specs, limits) -> float:
     return total
 
 
-def _grade_all(todo, out_files, state, course, hide, on_result, total):
+def _grade_all(todo, folder: BatchFolder, class_results: ClassResults, course, specs,
+               options: BatchOptions, hide, on_result):
     from .grading import Limits  # numpy and the engine, once, shared by the forks
 
-    options, specs, records = state["options"], state["specs"], state["records"]
     jobs = max(1, min(options.jobs or len(os.sched_getaffinity(0)), len(todo)))
     deadline = options.deadline or student_deadline(specs, options.limits or Limits())
     pool = _Pool(jobs, course, specs, options.seed, options.limits, hide=hide)
     queue, attempts = list(todo), Counter()
 
     def zero(student, reason):
-        record = record_of(student, [_ungraded(spec, reason, submitted=True)
-                                     for spec in specs], options.seed)
-        record["markdown"] = feedback_markdown(record, [])
-        return record
+        return results_of(student, [_ungraded(spec, reason, submitted=True) for spec in specs],
+                          options.seed)
 
     try:
         while queue or pool.busy_count():
@@ -688,19 +698,20 @@ def _grade_all(todo, out_files, state, course, hide, on_result, total):
             done = pool.receive(timeout=1.0)
             done += [(student, zero(student, NOT_FINISHED.format(seconds=deadline)))
                      for student in pool.overdue()]
-            for student, record in done:
-                if record is None:
+            for student, results in done:
+                if results is None:
                     attempts[student.name] += 1
                     if attempts[student.name] <= RETRIES:
                         queue.insert(0, student)
                         continue
-                    record = zero(student, "the grading process died while grading this "
-                                           "submission")
-                out_files.feedback(student.name, record)
-                records[student.name] = record
-                out_files.write_tables(state)
+                    results = zero(student, "the grading process died while grading this "
+                                            "submission")
+                folder.write_student(student.name, results)
+                class_results.students[student.name] = results
+                folder.write_class(class_results)
                 if on_result:
-                    on_result(student.name, record, len(records), total)
+                    on_result(student.name, results, len(class_results.students),
+                              class_results.submissions)
             pool.replace_dead(min(jobs, len(queue) + pool.busy_count()))
     finally:
         pool.close()

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import testfuncs
 from .spec import Case, Function, Spec
+from .values import describe as summarize  # noqa: F401  (one description of a value)
 from .variants import vary_inputs
 
 DEFAULT_SEED = 0
@@ -63,23 +64,3 @@ def _value(raw, dims, rng):
         return np.array([rng.randrange(low, high) for _ in range(count)],
                         dtype=np.int64).reshape(shape)
     return np.array(values, dtype=np.float64).reshape(shape)
-
-
-def summarize(value) -> str:
-    """A one-line description of an input for a student: shape, dtype and range."""
-    if isinstance(value, np.ndarray):
-        if value.size == 0:
-            return f"{value.shape} {value.dtype} (empty)"
-        if value.size <= 6:
-            return np.array2string(value, precision=4, separator=", ", suppress_small=False)
-        finite = value[np.isfinite(value)] if value.dtype.kind == "f" else value
-        low, high = (finite.min(), finite.max()) if finite.size else (np.nan, np.nan)
-        return f"{value.shape} {value.dtype} in [{low:.4g}, {high:.4g}]"
-    if callable(value):
-        return f"test function {getattr(value, '__name__', '?')}"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {summarize(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        inner = ", ".join(summarize(v) for v in value[:3])
-        return f"[{inner}{', …' if len(value) > 3 else ''}] ({len(value)} items)"
-    return repr(value)

@@ -135,7 +135,7 @@ def cmd_exercise(args) -> int:
     if args.file is not None and args.which == "all":
         raise GradewiseError("--file grades one exercise: give its number, not 'all'")
     specs = course.specs() if args.which == "all" else [course.find(args.which)]
-    numbers = [int(p.name[2:4]) for p in course.spec_paths()]
+    numbers = course.numbers()
     workspace = Workspace.locate(args.workspace)
     results, created = [], []
     with Grader(course, seed=args.seed) as grader:
@@ -147,11 +147,14 @@ def cmd_exercise(args) -> int:
             if args.file is None:
                 _record(workspace, result)
             results.append(result)
+    from .writers import find
+
+    shown = results if args.which == "all" else results[0]
     if args.json:
-        from .report import to_json
-        print(to_json(results if args.which == "all" else results[0]))
+        print(find("exercise", "json").render(shown))
     else:
-        _print_results(args, results, numbers, created, summary=args.which == "all")
+        _console(args).print(find("exercise", "terminal").render(shown, numbers=numbers,
+                                                                created=created))
     if args.strict and not all(r.full_marks for r in results):
         return EXIT_NOT_FULL
     return EXIT_OK
@@ -162,23 +165,6 @@ def _record(workspace, result):
     progress.record(result)
     if progress.problem:
         print(f"Note: {progress.problem}", file=sys.stderr)
-
-
-def _print_results(args, results, numbers, created, summary):
-    from .report import exercise_renderable, summary_renderable
-
-    console = _console(args)
-    for result in results:
-        console.print(exercise_renderable(result, numbers, result.exercise in created))
-        console.print()
-    if summary:
-        console.print(summary_renderable(results))
-        unfinished = [r for r in results if not r.full_marks]
-        if unfinished:
-            console.print(f"Next: work on exercise {unfinished[0].exercise} "
-                          f"(`grade exercise {unfinished[0].exercise}`).")
-        else:
-            console.print("Every exercise has full marks. Well done.")
 
 
 # -- grade hint -----------------------------------------------------------------------------
@@ -300,11 +286,12 @@ def cmd_watch(args) -> int:
     from .course import find_course
     from .report import exercise_renderable
     from .watch import WATCHING, watch
+    from .writers import find
     from .workspace import Workspace
 
     course = find_course()
     spec = course.find(args.which)
-    numbers = [int(p.name[2:4]) for p in course.spec_paths()]
+    numbers = course.numbers()
     workspace = Workspace.locate(args.workspace)
     path = args.file or workspace.file(spec)
     created = args.file is None and workspace.ensure_stub(spec)
@@ -315,8 +302,7 @@ def cmd_watch(args) -> int:
         if isinstance(result, str):
             console.print(f"[yellow]{result}[/]")
         elif args.json:
-            from .report import to_json
-            print(to_json(result), flush=True)
+            print(find("exercise", "json").render(result), flush=True)
         else:
             if console.is_terminal:
                 console.clear()
@@ -394,9 +380,9 @@ def _register_batch(sub, common):
 
 
 def cmd_batch(args) -> int:
-    from .batch import BatchOptions, parse_exercises, run_batch
-    from .gradebook import summary_renderable
+    from .batch import BatchOptions, grade_class, parse_exercises
     from .course import find_course
+    from .writers import find
 
     if args.jobs < 0:
         raise GradewiseError("--jobs: expected a number of processes, 1 or more (0: all cores)")
@@ -405,12 +391,13 @@ def cmd_batch(args) -> int:
     options = BatchOptions(jobs=args.jobs, seed=args.seed, limits=_limits(args),
                            resume=args.resume)
     if args.json:
-        _print_json(run_batch(args.subs, args.out, course, specs, options))
+        print(find("class", "json").render(grade_class(args.subs, args.out, course, specs,
+                                                       options)))
         return EXIT_OK
     console = _console(args)
     with _BatchProgress(console) as progress:
-        summary = run_batch(args.subs, args.out, course, specs, options, progress.update)
-    console.print(summary_renderable(summary, args.out))
+        results = grade_class(args.subs, args.out, course, specs, options, progress.update)
+    console.print(find("class", "terminal").render(results, out=args.out))
     return EXIT_OK
 
 
@@ -450,7 +437,7 @@ class _BatchProgress:
         if self.bar is not None:
             self.bar.stop()
 
-    def update(self, name, record, done, total):
+    def update(self, name, student, done, total):
         import time
 
         if name is None:  # the start: students already graded (--resume)
@@ -464,8 +451,8 @@ class _BatchProgress:
             self.bar.refresh()
         elif name is not None:
             from .safetext import visible
-            self.console.print(f"[{done}/{total}] {visible(name, False)}: {record['score']:g}/"
-                               f"{record['max_score']:g}  ({rate:.1f} students/s{left})",
+            self.console.print(f"[{done}/{total}] {visible(name, False)}: {student.score:g}/"
+                               f"{student.max_score:g}  ({rate:.1f} students/s{left})",
                                markup=False)
 
 

@@ -44,6 +44,10 @@ class Course:
     def spec_paths(self) -> list[Path]:
         return sorted(p for p in self.exercises_dir.glob("ex*.yaml") if SPEC_NAME.match(p.name))
 
+    def numbers(self) -> list[int]:
+        """The exercises' numbers, in order, from their file names (no spec is parsed)."""
+        return [spec_number(p) for p in self.spec_paths()]
+
     def specs(self) -> list[Spec]:
         return [load_spec(p) for p in self.spec_paths()]
 
@@ -51,11 +55,10 @@ class Course:
         """An exercise by number (`3`, `03`) or slug (`jacobians`)."""
         paths = self.spec_paths()
         for path in paths:
-            match = SPEC_NAME.match(path.name)
-            if which.isdigit() and int(which) == int(match[1]) or which in (match[2], path.stem):
+            if which.isdigit() and int(which) == spec_number(path) or \
+                    which in (spec_slug(path), path.stem):
                 return load_spec(path)
-        known = ", ".join(f"{int(SPEC_NAME.match(p.name)[1])} {SPEC_NAME.match(p.name)[2]}"
-                          for p in paths)
+        known = ", ".join(f"{spec_number(p)} {spec_slug(p)}" for p in paths)
         raise GradewiseError(f"unknown exercise {which!r}; the course has: {known}. "
                              "Run `grade list` to see them.")
 
@@ -69,6 +72,24 @@ class Course:
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
         return module
+
+
+def spec_number(path: Path) -> int:
+    """The exercise number in a spec's file name: `ex03_jacobians.yaml` → 3. Raises
+    ValueError for a name that is not a spec's (`spec.SPEC_NAME`)."""
+    return int(_spec_name(path)[1])
+
+
+def spec_slug(path: Path) -> str:
+    """The slug in a spec's file name: `ex03_jacobians.yaml` → `jacobians`."""
+    return _spec_name(path)[2]
+
+
+def _spec_name(path: Path):
+    match = SPEC_NAME.match(Path(path).name)
+    if match is None:
+        raise ValueError(f"{path}: not an exercise spec's name (exNN_slug.yaml)")
+    return match
 
 
 def git_dirs(root: Path) -> list[Path]:

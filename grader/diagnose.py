@@ -1,6 +1,6 @@
 """Why a check failed, in words: generic diagnoses and the exercise's known mistakes.
 
-Every diagnosis has a stable id (DESIGN.md section 4) and a message template below.
+Every diagnosis has a stable id (docs/design.md, "Diagnoses") and a message template below.
 Exercise-specific mistakes come from the spec: the solution module computes the wrong
 answer on the same inputs, and a student output that matches it names the misconception.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .compare import Mismatch, as_float_array, same
-from .sandbox import Unsupported
+from .values import noun
 
 TEMPLATES = {
     "not-implemented": "`{function}` is not implemented yet (it still raises "
@@ -219,7 +219,7 @@ def of_value(got, expected, found: Mismatch, function: str, mistakes, batch_size
         if array is not None and array.shape == e.shape and same(array, e, **loose):
             hint = " (the values are right: wrap them in np.array)"
         return Diagnosis("not-an-array", TEMPLATES["not-an-array"].format(
-            function=function, expected_shape=e.shape, got_kind=_kind(g), hint=hint))
+            function=function, expected_shape=e.shape, got_kind=noun(g), hint=hint))
     if found.kind == "dtype" and isinstance(g, np.ndarray):
         return Diagnosis("wrong-dtype", TEMPLATES["wrong-dtype"].format(function=function,
                                                                        got_dtype=g.dtype))
@@ -260,17 +260,3 @@ def _try_array(value):
     except (TypeError, ValueError):
         return None
     return array
-
-
-def _kind(value) -> str:
-    if value is None:
-        return "None"
-    if isinstance(value, Unsupported):
-        return value.text
-    if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__}"
-    if isinstance(value, np.ndarray):
-        return "a 0-d array"
-    if isinstance(value, (int, float)):
-        return f"the number {value:g}"
-    return f"a {type(value).__name__}"

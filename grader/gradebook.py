@@ -1,121 +1,72 @@
-"""The output of a batch: `DIR/gradebook.csv`, `summary.json`, `feedback/<student>.json` and
-`.md`, each written atomically, and the class summary as a rich table.
+"""A class at a glance, from its results (`grader.results.ClassResults`): the gradebook
+(`gradebook.csv`), the class summary (`summary.json`) and the same summary as rich tables.
 
-Kept apart from `grader.batch` (finding and grading submissions): this is the report stage
-for a whole class, used by batch grading and by the Gradescope autograder alike.
+    gradebook.csv   student, one column per exercise (exNN_slug), total; one row per student
+    summary.json    per exercise: submissions, mean, full marks, histogram; per check: pass
+                    rate, most common diagnosis; the files that matched nothing; the sandbox
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-import os
 from collections import Counter
 from pathlib import Path
 
-from .reader import line_label
-from .safetext import csv_cell, markdown_block, markdown_code, markdown_inline, visible
+from .results import ClassResults
+from .safetext import csv_cell, visible
+from .values import dumps
 
 HISTOGRAM_BINS = 5
 
 
-
-class Output:
-    """DIR/gradebook.csv, DIR/summary.json, DIR/feedback/<student>.json and .md."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.feedback_dir = root / "feedback"
-        # readable by the instructor only: without namespaces, student code runs as another
-        # user of this machine, and must not read the class's grades or feedback
-        self.feedback_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.feedback_dir, 0o700)
-        for stale in [*root.glob(".*.partial"), *self.feedback_dir.glob(".*.partial")]:
-            stale.unlink(missing_ok=True)  # left by a batch killed mid-write
-
-    def previous(self, students, specs, seed) -> dict:
-        """Records of students already graded with the same exercises and seed (--resume)."""
-        wanted = [s.number for s in specs]
-        found = {}
-        for student in students:
-            try:
-                record = json.loads((self.feedback_dir / f"{student.name}.json").read_text("utf-8"))
-                if record.get("seed") == seed and \
-                        [r["exercise"] for r in record["results"]] == wanted:
-                    found[student.name] = record
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-        return found
-
-    def feedback(self, name: str, record: dict):
-        markdown = record.pop("markdown", "")
-        atomic_write(self.feedback_dir / f"{name}.md", markdown)
-        atomic_write(self.feedback_dir / f"{name}.json", json.dumps(record, indent=1))
-
-    def write_tables(self, state) -> dict:
-        summary = class_summary(state["records"], state["specs"], state["plan"],
-                                state["options"].seed)
-        atomic_write(self.root / "gradebook.csv", gradebook_csv(state["records"], state["specs"]))
-        atomic_write(self.root / "summary.json", json.dumps(summary, indent=1))
-        return summary
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """`path` holds either its old content or all of `text`, whenever the process is killed:
-    written under a hidden temporary name in the same folder, then renamed over. Mode 0600:
-    grades and feedback are the instructor's to hand out."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with open(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    os.replace(partial, path)
-
-
-def gradebook_csv(records: dict, specs) -> str:
+def gradebook_csv(results: ClassResults) -> str:
+    """One row per student (sorted by name), one column per exercise, then the total; an
+    exercise without a result scores 0."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", *[spec.stem for spec in specs], "total"])
-    for name in sorted(records):
-        scores = {r["exercise"]: r["score"] for r in records[name]["results"]}
-        row = [scores.get(spec.number, 0.0) for spec in specs]
+    writer.writerow(["student", *[e.stem for e in results.exercises], "total"])
+    for name in sorted(results.students):
+        scores = {r.exercise: r.score for r in results.students[name].results}
+        row = [scores.get(e.number, 0.0) for e in results.exercises]
         writer.writerow([csv_cell(name), *[f"{s:g}" for s in row], f"{sum(row):g}"])
     return buffer.getvalue()
 
 
-def class_summary(records: dict, specs, plan, seed: int) -> dict:
+def summary_json(results: ClassResults) -> str:
+    return dumps(class_summary(results), indent=1)
+
+
+def class_summary(results: ClassResults) -> dict:
+    """What summary.json holds (see the module's docstring)."""
+    students = results.students.values()
     exercises = []
-    for spec in specs:
-        results = [_result(record, spec.number) for record in records.values()]
-        results = [r for r in results if r is not None]
-        scores = [r["score"] for r in results]
-        submitted = [r for r in results if r.get("submitted", True)]
+    for info in results.exercises:
+        graded = [r for student in students for r in student.results if r.exercise == info.number]
+        scores = [r.score for r in graded]
+        submitted = [r for r in graded if r.submitted]
         exercises.append({
-            "exercise": spec.number, "slug": spec.slug, "title": spec.title,
-            "max_score": spec.points, "graded": len(results), "submitted": len(submitted),
-            "mean": _mean(scores), "mean_submitted": _mean([r["score"] for r in submitted]),
-            "full_marks": sum(abs(s - spec.points) < 1e-9 for s in scores),
-            "histogram": histogram(scores, spec.points),
-            "checks": [_check_summary(check, submitted) for check in spec.checks]})
-    isolation = Counter(r.get("isolation") for r in records.values() if r.get("isolation"))
-    totals = [r["score"] for r in records.values()]
-    exposed = sorted({p for r in records.values() for p in r.get("exposed") or []})
-    return {"students": len(plan.students), "graded": len(records), "seed": seed,
-            "max_score": sum(s.points for s in specs), "mean": _mean(totals),
-            "exercises": exercises, "unmatched": plan.unmatched,
+            "exercise": info.number, "slug": info.slug, "title": info.title,
+            "max_score": info.points, "graded": len(graded), "submitted": len(submitted),
+            "mean": _mean(scores), "mean_submitted": _mean([r.score for r in submitted]),
+            "full_marks": sum(abs(s - info.points) < 1e-9 for s in scores),
+            "histogram": histogram(scores, info.points),
+            "checks": [_check_summary(check, submitted) for check in info.checks]})
+    isolation = Counter(s.isolation for s in students if s.isolation)
+    exposed = sorted({p for s in students for p in s.exposed})
+    return {"students": results.submissions, "graded": len(results.students),
+            "seed": results.seed, "max_score": sum(e.points for e in results.exercises),
+            "mean": _mean([s.score for s in students]),
+            "exercises": exercises, "unmatched": results.unmatched,
             "isolation": isolation.most_common(1)[0][0] if isolation else "",
             "exposed": exposed}
 
 
-def _result(record, number):
-    return next((r for r in record["results"] if r["exercise"] == number), None)
-
-
 def _check_summary(check, submitted) -> dict:
-    outcomes = [next((c for c in r["checks"] if c["name"] == check.name), None) for r in submitted]
+    outcomes = [next((c for c in r.checks if c.name == check.name), None) for r in submitted]
     outcomes = [c for c in outcomes if c is not None]
-    passed = sum(c["passed"] for c in outcomes)
-    diagnoses = Counter(c["diagnosis"] for c in outcomes if not c["passed"] and c["diagnosis"])
+    passed = sum(c.passed for c in outcomes)
+    diagnoses = Counter(c.diagnosis for c in outcomes if not c.passed and c.diagnosis)
     common, count = diagnoses.most_common(1)[0] if diagnoses else (None, 0)
     return {"name": check.name, "function": check.function, "max_score": check.points,
             "attempted": len(outcomes), "passed": passed,
@@ -138,61 +89,19 @@ def _mean(values):
     return sum(values) / len(values) if values else None
 
 
-# -- feedback to hand back --------------------------------------------------------------------
-
-def feedback_markdown(record: dict, results, title: str | None = None) -> str:
-    """Readable feedback for one student, from the record (and the results, for evidence)."""
-    lines = [f"# {title or 'Feedback for ' + _md(record['student'])}", "",
-             f"**Total: {record['score']:g} / {record['max_score']:g}**", "",
-             "| exercise | score |", "|---|---|"]
-    for r in record["results"]:
-        lines.append(f"| {r['exercise']} {r['slug']} | {r['score']:g} / {r['max_score']:g} |")
-    by_number = {r.exercise: r for r in results}
-    for r in record["results"]:
-        lines += ["", f"## Exercise {r['exercise']} · {r['slug']} — {r['title']} "
-                      f"({r['score']:g} / {r['max_score']:g})", ""]
-        if r.get("file"):
-            lines += [f"File: {_code(r['file'])}", ""]
-        for note in r.get("notes") or []:
-            lines.append(f"- Note: {_md(note)}")
-        if r.get("notes"):
-            lines.append("")
-        if r["error"]:
-            lines += [f"**Not graded:** {_md(r['error'])}", ""]
-            result = by_number.get(r["exercise"])
-            for place, code in getattr(result, "error_lines", []) or []:
-                lines.append(f"- your {line_label(place)}: {_code(code)}")
-            continue
-        full = {c.name: c for c in getattr(by_number.get(r["exercise"]), "checks", [])}
-        for check in r["checks"]:
-            mark = "✓" if check["passed"] else "✗"
-            line = f"- {mark} {_md(check['name'])} ({check['score']:g} / {check['max_score']:g})"
-            if not check["passed"]:
-                tag = f"**[{check['diagnosis']}]** " if check["diagnosis"] else ""
-                line += f" — {tag}{_md(check['message'])}"
-                if check.get("hint"):
-                    line += f" (see hint {check['hint']}: `grade hint {r['exercise']}`)"
-            lines.append(line)
-            evidence = getattr(full.get(check["name"]), "evidence", None)
-            for place, function, code in (evidence.trace if evidence else [])[-2:]:
-                lines.append(f"  - your {line_label(place)} in {_code(function)}: {_code(code)}")
-        if r.get("output"):
-            shown = "\n".join(r["output"].rstrip("\n").splitlines()[-10:])
-            lines += ["", "Your code printed (last lines):", "", *markdown_block(shown)]
-    return "\n".join(lines) + "\n"
-
-
-_md, _code = markdown_inline, markdown_code  # what a student wrote, shown, never obeyed
-
-
 # -- the class summary, rendered --------------------------------------------------------------
 
 SPARKS = " ▁▂▃▄▅▆▇█"
 
 
+def summary_terminal(results: ClassResults, out: Path | None = None):
+    """`summary_renderable` of the class."""
+    return summary_renderable(class_summary(results), out)
+
+
 def summary_renderable(summary: dict, out: Path | None = None):
     """Per exercise the mean and distribution, per check the pass rate and the most common
-    diagnosis, then the files that matched nothing."""
+    diagnosis, then the files that matched nothing (`summary`: as `class_summary` makes it)."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text

@@ -11,6 +11,12 @@ With `--hidden-seed`, every check with random cases is graded twice, half its po
 on the public cases (seed `--seed`, the ones `grade exercise` uses, shown at once) and on
 cases drawn with the hidden seed (shown once grades are published: `after_published`).
 `GRADEWISE_AUTOGRADER_ROOT` replaces `/autograder` (tests), `GRADEWISE_PYTHON` the Python.
+
+The zip's `gradewise/pyproject.toml` is made from the metadata of the installed distribution
+(its version, Python and dependencies), never from a copy kept here. results.json is the
+`gradescope` writer of `grader.writers` (`results_json`), made from the submission's
+`StudentResults`: Gradescope's documented fields (score, execution_time, output, tests with
+name, score, max_score, status, output, visibility).
 """
 
 from __future__ import annotations
@@ -23,9 +29,13 @@ import time
 import zipfile
 from pathlib import Path
 
+from .files import atomic_write
+from .results import StudentResults
+from .writers import find
+
 ROOT_VARIABLE = "GRADEWISE_AUTOGRADER_ROOT"
+DISTRIBUTION = "gradewise"
 HIDDEN_SHARE = 0.5  #: share of a check's points given to its hidden cases
-DEFAULT_DEPENDENCIES = ["numpy>=1.24", "pyyaml>=6", "rich>=13", "nbformat>=5.7", "ipython>=8"]
 
 SETUP_SH = """\
 #!/usr/bin/env bash
@@ -71,6 +81,7 @@ def build_autograder(out: Path, course, specs, seed: int = 0, hidden_seed: int |
     import grader
 
     package = Path(grader.__file__).parent
+    pyproject = _pyproject(package)  # first: it may refuse
     config = {"exercises": [s.number for s in specs], "seed": seed, "hidden_seed": hidden_seed,
               "call_timeout": call_timeout}
     out = Path(out)
@@ -80,7 +91,7 @@ def build_autograder(out: Path, course, specs, seed: int = 0, hidden_seed: int |
         _add_text(zf, "setup.sh", SETUP_SH, executable=True)
         _add_text(zf, "run_autograder", RUN_AUTOGRADER, executable=True)
         _add_text(zf, "config.json", json.dumps(config, indent=2) + "\n")
-        _add_text(zf, "gradewise/pyproject.toml", _pyproject(package))
+        _add_text(zf, "gradewise/pyproject.toml", pyproject)
         for path in sorted(package.rglob("*.py")):
             rel = path.relative_to(package)
             if "__pycache__" in rel.parts or rel.parts[0] == "_bundled" and len(rel.parts) > 2:
@@ -108,13 +119,22 @@ def _add_text(zf, name, text, executable=False):
 
 
 def _pyproject(package: Path) -> str:
-    import grader
+    """A pyproject.toml for the copy of gradewise in the zip: name, version, Python and
+    dependencies as the installed distribution declares them; the packages found in
+    `package` (the course aside: the zip brings its own). Raises GradewiseError when
+    gradewise is not installed (its metadata is then nowhere to be read)."""
+    from importlib import metadata
+
+    from .errors import GradewiseError
 
     try:
-        from importlib.metadata import requires
-        dependencies = [r for r in requires("gradewise") or [] if "extra ==" not in r]
-    except Exception:  # not installed as a distribution (run from a source tree)
-        dependencies = []
+        installed = metadata.distribution(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        raise GradewiseError("gradewise is not installed, so its version and dependencies "
+                             "cannot be read: run `pip install -e .` in the course's clone, "
+                             "then `grade gradescope` again") from None
+    dependencies = [r for r in installed.requires or [] if "extra ==" not in r]
+    python = installed.metadata["Requires-Python"] or ""
     folders = [p.parent.relative_to(package).parts for p in package.rglob("__init__.py")]
     subpackages = sorted(".".join(("grader", *parts)) for parts in folders  # not the course
                          if parts in ((), ("_bundled",)) or "_bundled" not in parts)
@@ -126,9 +146,9 @@ build-backend = "setuptools.build_meta"
 
 [project]
 name = "gradewise"
-version = "{getattr(grader, '__version__', '0')}"
-requires-python = ">=3.10"
-dependencies = {json.dumps(dependencies or DEFAULT_DEPENDENCIES)}
+version = {json.dumps(installed.version)}
+requires-python = {json.dumps(python)}
+dependencies = {json.dumps(dependencies)}
 
 [project.scripts]
 grade = "grader.cli:run"
@@ -149,12 +169,11 @@ packages = {json.dumps(packages)}
 
 # -- grading inside the container -------------------------------------------------------------
 
-def grade_submission(root: Path) -> dict:
-    """Grade `root/submission/` with the zip's config; returns results.json's content."""
+def grade_submission(root: Path) -> StudentResults:
+    """Grade `root/submission/` with the zip's config: the public results and, with a hidden
+    seed, the hidden results of the checks whose cases change with the seed."""
     from .grading import Grader  # first: its sandbox forks before any solution is loaded
-    from .batch import Student, grade_student, record_of, student_from_folder
-    from .gradebook import feedback_markdown
-    from .safetext import markdown_code, markdown_inline
+    from .batch import Student, grade_student, results_of, student_from_folder
     from .course import find_course
     from .sandbox import Limits
 
@@ -177,33 +196,43 @@ def grade_submission(root: Path) -> dict:
         if config.get("hidden_seed") is not None:
             grader.seed = int(config["hidden_seed"])  # same sandbox: no second fork
             hidden = grade_student(grader, specs, student)
-    record = record_of(student, public, config.get("seed") or 0)
+            for spec, result in zip(specs, hidden):  # graded once, in full, when fixed
+                random = {c.name for c in spec.checks if _has_random_cases(spec, c)}
+                result.checks = [c for c in result.checks if c.name in random]
+        graded = results_of(student, public, config.get("seed") or 0, grader.sandbox.isolation,
+                            round(time.monotonic() - started, 3), grader.sandbox.exposed or [])
+    graded.unmatched, graded.hidden = unmatched, hidden
+    return graded
+
+
+def results_json(student: StudentResults) -> str:
+    """Gradescope's results.json for one submission: one test per check (two for a check
+    with hidden cases: the public half, visible, and the hidden half, `after_published`),
+    the total, the execution time, and the student's feedback in Markdown as the output."""
+    from .feedback import feedback_markdown
+
     tests = []
-    for spec, result in zip(specs, public):
-        other = hidden[specs.index(spec)] if hidden else None
-        tests += _tests(spec, result, other)
-    output = feedback_markdown(record, public, title="Feedback")
-    if unmatched:
-        output += "\n**Files not graded:**\n\n" + "\n".join(
-            f"- {markdown_code(u['path'])}: {markdown_inline(u['reason'])}"
-            for u in unmatched) + "\n"
-    return {"score": round(sum(t["score"] for t in tests), 6),
-            "execution_time": int(round(time.monotonic() - started)),
-            "output": output, "output_format": "md", "test_output_format": "text",
-            "stdout_visibility": "hidden",
-            "tests": tests}
+    hidden = {r.exercise: r for r in student.hidden or []}
+    for result in student.results:
+        tests += _tests(result, hidden.get(result.exercise))
+    return json.dumps({"score": round(sum(t["score"] for t in tests), 6),
+                       "execution_time": int(round(student.seconds or 0)),
+                       "output": feedback_markdown(student, title="Feedback"),
+                       "output_format": "md", "test_output_format": "text",
+                       "stdout_visibility": "hidden", "tests": tests}, indent=1)
 
 
-def _tests(spec, result, hidden_result) -> list:
+def _tests(result, hidden_result) -> list:
     tests = []
     hidden_checks = {c.name: c for c in hidden_result.checks} if hidden_result else {}
-    for number, (check_spec, check) in enumerate(zip(spec.checks, result.checks), 1):
-        name = f"Exercise {spec.number} ({spec.slug}) · {check.name}"
-        split = hidden_result is not None and _has_random_cases(spec, check_spec)
+    for number, check in enumerate(result.checks, 1):
+        name = f"Exercise {result.exercise} ({result.slug}) · {check.name}"
+        split = check.name in hidden_checks
         share = (1 - HIDDEN_SHARE) if split else 1.0
-        tests.append(_test(name, f"{spec.number}.{number}", check, share, result, "visible"))
+        tests.append(_test(name, f"{result.exercise}.{number}", check, share, result,
+                           "visible"))
         if split:
-            tests.append(_test(f"{name} (hidden random cases)", f"{spec.number}.{number}h",
+            tests.append(_test(f"{name} (hidden random cases)", f"{result.exercise}.{number}h",
                                hidden_checks[check.name], HIDDEN_SHARE, hidden_result,
                                "after_published"))
     return tests
@@ -231,14 +260,15 @@ def main(argv: list[str]) -> int:
     results_dir = root / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     try:
-        results = grade_submission(root)
+        text = find("student", "gradescope").render(grade_submission(root))
     except Exception as exc:  # whatever happens, Gradescope gets a results.json that says so
         import traceback
         traceback.print_exc()
-        results = {"score": 0, "execution_time": 0, "stdout_visibility": "visible",
-                   "output": f"The autograder failed ({type(exc).__name__}: {exc}). This is "
-                             "not your fault: tell your instructor.", "tests": []}
-    (results_dir / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+        text = json.dumps({"score": 0, "execution_time": 0, "stdout_visibility": "visible",
+                           "output": f"The autograder failed ({type(exc).__name__}: {exc}). "
+                                     "This is not your fault: tell your instructor.",
+                           "tests": []}, indent=1)
+    atomic_write(results_dir / "results.json", text)
     return 0
 
 

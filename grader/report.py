@@ -1,13 +1,13 @@
-"""Arranging results for the terminal (rich) and as JSON. Results render themselves; this
-module lays them out and words the next step."""
+"""Arranging results for the terminal (rich) and as JSON: the `exercise` writers of
+`grader.writers`. Results render themselves; this module lays them out and words the next
+step."""
 
 from __future__ import annotations
-
-import json
 
 from .reader import line_label
 from .results import ExerciseResult
 from .safetext import visible
+from .values import dumps
 
 NEXT_STEP = {
     "error": "Fix the problem above in {file}, then run `grade exercise {number}` again.",
@@ -19,7 +19,7 @@ NEXT_STEP = {
     "hint": " Hint {hint} is about this: `grade hint {number} {hint}`.",
     "stuck": " Stuck? `grade hint {number}`.",
 }
-# the same steps for a learner in Jupyter, where `check(N)` grades (see grader.notebooks)
+# the same steps for a learner in Jupyter, where `check(N)` grades (see grader.kernel)
 NOTEBOOK_NEXT_STEP = {
     "error": "Fix the problem above, run its cell, then run `check({number})` again.",
     "start": "Fill in `{function}` first, run its cell, then run `check({number})` again.",
@@ -100,17 +100,33 @@ def summary_renderable(results: list[ExerciseResult]):
     return table
 
 
+def exercises_terminal(results, numbers: list[int], created=(), notebook: bool = False):
+    """The report of each result (`created`: numbers of the exercises whose stub was just
+    written), then, for several, the summary table and the exercise to work on next."""
+    from rich.console import Group
+    from rich.text import Text
+
+    several = not isinstance(results, ExerciseResult)
+    results = list(results) if several else [results]
+    parts = []
+    for result in results:
+        parts += [exercise_renderable(result, numbers, result.exercise in created, notebook),
+                  Text("")]
+    if several:
+        parts.append(summary_renderable(results))
+        unfinished = [r for r in results if not r.full_marks]
+        parts.append(Text(f"Next: work on exercise {unfinished[0].exercise} "
+                          f"(`grade exercise {unfinished[0].exercise}`)." if unfinished else
+                          "Every exercise has full marks. Well done."))
+    return Group(*parts)
+
+
 def to_json(results) -> str:
+    """`grade exercise --json`: one result as an object, several as a list (docs/design.md,
+    "Results")."""
     if isinstance(results, ExerciseResult):
-        return json.dumps(results.to_json(), indent=2, default=_plain)
-    return json.dumps([r.to_json() for r in results], indent=2, default=_plain)
-
-
-def _plain(value):
-    import numpy as np
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON: {type(value).__name__}")
+        return dumps(results.to_json(), indent=2)
+    return dumps([r.to_json() for r in results], indent=2)
 
 
 def _error_text(result):

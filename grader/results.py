@@ -1,4 +1,13 @@
-"""Grading results: plain dataclasses that serialise to JSON and render themselves with rich.
+"""Grading results: plain dataclasses that render themselves with rich and round-trip
+through JSON without loss (`to_json`, then `from_json`, gives the same result, evidence
+included), so that every writer (`grader.writers`) can work from results read back from a
+file as well as from results just graded.
+
+    ExerciseResult    one exercise of one submission: `grade exercise --json`
+      CheckResult     one check of it; Evidence: the case that failed, expected vs got
+    StudentResults    one student's exercises: `feedback/<student>.json` of a batch
+    ClassResults      a class graded by `grade batch`: what its output folder holds
+    ExerciseInfo      what a class's writers know of an exercise (its column, its checks)
 
 rich is imported only inside the rendering methods, so `--json` never pays for it.
 """
@@ -7,11 +16,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from .reader import line_label
+from .values import (KEPT_ENTRIES, ArrayExcerpt, Shown, decode, describe, encode, excerpt,
+                     window)
 
 MAX_SHOWN_ROWS, MAX_SHOWN_COLS = 6, 8
+MAX_SHOWN_CHARACTERS = 300  #: of a value shown in words
 
 
 @dataclass
@@ -30,9 +45,28 @@ class Evidence:
     trace: list = field(default_factory=list)
 
     def to_json(self) -> dict:
+        """`case`, `worst_index` and `relative_error` (the contract), then the rest; a value
+        too big to keep is kept as shown (`kept`), so a report of the result read back is
+        the same."""
         return {"case": self.case, "worst_index": list(self.worst_index)
                 if self.worst_index is not None else None,
-                "relative_error": self.relative_error}
+                "relative_error": self.relative_error, "note": self.note,
+                "inputs": [[name, summary] for name, summary in self.inputs],
+                "expected_label": self.expected_label,
+                "expected": encode(kept(self.expected, self.worst_index)),
+                "got": encode(kept(self.got, self.worst_index)),
+                "trace": [list(frame) for frame in self.trace]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Evidence":
+        """The evidence `to_json` wrote (keys other than `case` may be missing: older files)."""
+        worst = data.get("worst_index")
+        return cls(data["case"], data.get("note", ""),
+                   [tuple(pair) for pair in data.get("inputs") or []],
+                   decode(data.get("expected")), decode(data.get("got")),
+                   tuple(worst) if worst is not None else None, data.get("relative_error"),
+                   data.get("expected_label", "expected"),
+                   [tuple(frame) for frame in data.get("trace") or []])
 
     def __rich_console__(self, console, options):
         from rich.table import Table
@@ -77,10 +111,20 @@ class CheckResult:
 
     def to_json(self) -> dict:
         return {"name": self.name, "function": self.function, "kind": self.kind,
-                "passed": self.passed, "score": self.score, "max_score": self.max_score,
-                "message": self.message, "diagnosis": self.diagnosis, "hint": self.hint,
-                "failed_cases": self.failed_cases,
-                "evidence": self.evidence.to_json() if self.evidence else None}
+                "passed": bool(self.passed), "score": float(self.score),
+                "max_score": float(self.max_score), "message": self.message,
+                "diagnosis": self.diagnosis, "hint": self.hint,
+                "failed_cases": list(self.failed_cases),
+                "evidence": self.evidence.to_json() if self.evidence else None,
+                "total_cases": self.total_cases}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "CheckResult":
+        evidence = data.get("evidence")
+        return cls(data["name"], data["function"], data["kind"], data["passed"], data["score"],
+                   data["max_score"], data.get("message", ""), data.get("diagnosis"),
+                   data.get("hint"), Evidence.from_json(evidence) if evidence else None,
+                   list(data.get("failed_cases") or []), data.get("total_cases", 0))
 
     def __rich_console__(self, console, options):
         from rich.padding import Padding
@@ -129,6 +173,7 @@ class ExerciseResult:
     #: what the student should know beyond the checks, one sentence each: what was not run
     #: while grading (a magic, a cell that does not parse), a function defined twice, ...
     notes: list[str] = field(default_factory=list)
+    submitted: bool = True  #: False: no file of the student's was graded for it
 
     @property
     def full_marks(self) -> bool:
@@ -136,40 +181,213 @@ class ExerciseResult:
 
     def to_json(self) -> dict:
         return {"exercise": self.exercise, "slug": self.slug, "title": self.title,
-                "score": self.score, "max_score": self.max_score, "error": self.error,
-                "file": self.file, "checks": [c.to_json() for c in self.checks],
+                "score": float(self.score), "max_score": float(self.max_score),
+                "error": self.error, "file": self.file,
+                "checks": [c.to_json() for c in self.checks],
                 "output": self.output, "output_dropped": self.output_dropped,
-                "notes": list(self.notes)}
+                "notes": list(self.notes),
+                "error_lines": [list(line) for line in self.error_lines],
+                "submitted": self.submitted}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ExerciseResult":
+        """The result `to_json` wrote (keys after `checks` may be missing: older files)."""
+        return cls(data["exercise"], data["slug"], data["title"], data["score"],
+                   data["max_score"], data.get("error"),
+                   [CheckResult.from_json(c) for c in data["checks"]], data.get("file", ""),
+                   data.get("output", ""), data.get("output_dropped", 0),
+                   [tuple(line) for line in data.get("error_lines") or []],
+                   list(data.get("notes") or []), data.get("submitted", True))
+
+
+@dataclass
+class StudentResults:
+    """One student's results, as `grade batch` writes them to `feedback/<student>.json`.
+
+    `student`: the name as shown (made safe to print: `safetext.visible`); `seed`: of the
+    cases; `isolation`: what the sandbox enforced, in words; `seconds`: wall time of the
+    grading (None when it did not finish); `exposed`: folders the student's code could
+    still read. For Gradescope: `unmatched`, the files of the submission that matched no
+    exercise ({"path", "reason"}), and `hidden`, the results on cases drawn with the hidden
+    seed of the checks whose cases change with the seed (None: no hidden pass)."""
+
+    student: str
+    seed: int
+    results: list[ExerciseResult] = field(default_factory=list)
+    isolation: str = ""
+    seconds: float | None = None
+    exposed: list[str] = field(default_factory=list)
+    unmatched: list[dict] = field(default_factory=list)
+    hidden: list[ExerciseResult] | None = None
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.results)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.max_score for r in self.results)
+
+    def to_json(self) -> dict:
+        data = {"student": self.student, "seed": self.seed, "score": float(self.score),
+                "max_score": float(self.max_score), "isolation": self.isolation,
+                "results": [r.to_json() for r in self.results], "seconds": self.seconds,
+                "exposed": list(self.exposed)}
+        if self.unmatched:
+            data["unmatched"] = list(self.unmatched)
+        if self.hidden is not None:
+            data["hidden"] = [r.to_json() for r in self.hidden]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "StudentResults":
+        hidden = data.get("hidden")
+        return cls(data["student"], data["seed"],
+                   [ExerciseResult.from_json(r) for r in data["results"]],
+                   data.get("isolation", ""), data.get("seconds"),
+                   list(data.get("exposed") or []), list(data.get("unmatched") or []),
+                   [ExerciseResult.from_json(r) for r in hidden] if hidden is not None else None)
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    name: str
+    function: str
+    points: float
+
+
+@dataclass(frozen=True)
+class ExerciseInfo:
+    """What a class's writers know of an exercise: its gradebook column and its checks."""
+
+    number: int
+    slug: str
+    title: str
+    points: float
+    checks: tuple[CheckInfo, ...] = ()
+
+    @property
+    def stem(self) -> str:
+        return f"ex{self.number:02d}_{self.slug}"
+
+    @classmethod
+    def of(cls, spec) -> "ExerciseInfo":
+        """From a `spec.Spec`."""
+        return cls(spec.number, spec.slug, spec.title, spec.points,
+                   tuple(CheckInfo(c.name, c.function, c.points) for c in spec.checks))
+
+
+@dataclass
+class ClassResults:
+    """A class graded by `grade batch`, as its output folder holds it (`read`).
+
+    `exercises`: those graded, in order; `students`: their results by the name of their
+    submission (a folder or file of SUBS: the name of their files in `feedback/`);
+    `submissions`: how many students were found, graded or not (yet); `unmatched`: the files
+    that matched no exercise, {"path", "reason"} relative to SUBS."""
+
+    exercises: list[ExerciseInfo]
+    seed: int
+    students: dict[str, StudentResults] = field(default_factory=dict)
+    submissions: int = 0
+    unmatched: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, folder: Path) -> "ClassResults":
+        """The class in a batch's output folder: `summary.json` and `feedback/*.json`.
+        Raises OSError or ValueError when they cannot be read."""
+        folder = Path(folder)
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        exercises = [ExerciseInfo(e["exercise"], e["slug"], e["title"], e["max_score"],
+                                  tuple(CheckInfo(c["name"], c["function"], c["max_score"])
+                                        for c in e["checks"]))
+                     for e in summary["exercises"]]
+        students = {path.stem: StudentResults.from_json(json.loads(path.read_text("utf-8")))
+                    for path in sorted((folder / "feedback").glob("*.json"))
+                    if not path.name.startswith(".")}
+        return cls(exercises, summary["seed"], students, summary["students"],
+                   summary["unmatched"])
+
+
+def kept(value, worst_index=None):
+    """`value` as a result's JSON keeps it: itself, or, beyond KEPT_ENTRIES entries, what
+    `format_value` shows of it (an excerpt of a 1-D or 2-D array around the worst entry, or
+    the text)."""
+    if _entries(value) <= KEPT_ENTRIES:
+        return value
+    if _is_table(value):
+        rows, cols, _ = _positions(value.shape, worst_index)
+        return excerpt(value, rows, cols)
+    return Shown(value_text(value))
 
 
 def format_value(value, worst_index=None, worst_style="bold red"):
     """A compact rich Text of an array or scalar with the worst entry highlighted."""
     from rich.text import Text
 
-    if isinstance(value, np.ndarray) and value.ndim in (1, 2) and value.dtype.kind in "biuf":
+    if _is_table(value) or isinstance(value, ArrayExcerpt) and value.ndim in (1, 2):
         return _format_array(value, worst_index, worst_style)
     if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
         return Text(_number(value), style=worst_style)  # a scalar, as the comparison holds it
-    if isinstance(value, np.ndarray):
-        return Text(f"array of shape {value.shape}, dtype {value.dtype}")
-    if isinstance(value, float) or isinstance(value, np.floating):
-        return Text(_number(value))
+    return Text(value_text(value))
+
+
+def value_text(value) -> str:
+    """What `format_value` shows of a value that is not a table of numbers, as plain text."""
+    if isinstance(value, (np.ndarray, ArrayExcerpt)):
+        return f"array of shape {value.shape}, dtype {np.dtype(value.dtype)}"
+    if isinstance(value, (float, np.floating)):
+        return _number(value)
     if isinstance(value, tuple) and all(isinstance(v, np.ndarray) for v in value):
-        return Text("(" + ", ".join(f"array {v.shape}" for v in value) + ")")
-    text = repr(value)
-    return Text(text if len(text) < 300 else text[:300] + " …")
+        return "(" + ", ".join(f"array {v.shape}" for v in value) + ")"
+    text = describe(value)
+    return text if len(text) < MAX_SHOWN_CHARACTERS else text[:MAX_SHOWN_CHARACTERS] + " …"
+
+
+def _is_table(value) -> bool:
+    return isinstance(value, np.ndarray) and value.ndim in (1, 2) and value.dtype.kind in "biuf"
+
+
+def _entries(value, depth: int = 0) -> int:
+    """Numbers and items in `value` (what keeping it costs), counted up to past the bound."""
+    if isinstance(value, np.ndarray):
+        return value.size
+    if isinstance(value, str):
+        return 1 + len(value) // 16
+    if isinstance(value, (list, tuple, dict)) and depth < 40:
+        items = value.values() if isinstance(value, dict) else value
+        total = len(value)
+        for item in items:
+            total += _entries(item, depth + 1)
+            if total > KEPT_ENTRIES:
+                break
+        return total
+    return 1
+
+
+def _positions(shape, worst_index):
+    """The rows and columns of the array (a 1-D one seen as one row) that are shown, and
+    the position of the worst entry in that view (None when there is none)."""
+    rows, cols = (1, shape[0]) if len(shape) == 1 else shape
+    worst = None
+    if worst_index is not None and len(worst_index) == len(shape):
+        worst = (0, worst_index[0]) if len(shape) == 1 else tuple(worst_index)
+    return (window(rows, MAX_SHOWN_ROWS, worst[0] if worst else 0),
+            window(cols, MAX_SHOWN_COLS, worst[1] if worst else 0), worst)
 
 
 def _format_array(array, worst_index, worst_style):
     from rich.text import Text
 
-    matrix = array.reshape(1, -1) if array.ndim == 1 else array
-    rows, cols = matrix.shape
-    worst = None
-    if worst_index is not None and len(worst_index) == array.ndim:
-        worst = (0, worst_index[0]) if array.ndim == 1 else tuple(worst_index)
-    row_ids = _window(rows, MAX_SHOWN_ROWS, worst[0] if worst else 0)
-    col_ids = _window(cols, MAX_SHOWN_COLS, worst[1] if worst else 0)
+    row_ids, col_ids, worst = _positions(array.shape, worst_index)
+    if isinstance(array, ArrayExcerpt):  # the entries kept are those shown
+        row_ids, col_ids = array.rows, array.cols
+        at_row = {r: i for i, r in enumerate(r for r in row_ids if r is not None)}
+        at_col = {c: i for i, c in enumerate(c for c in col_ids if c is not None)}
+        entry = lambda r, c: array.values[at_row[r], at_col[c]]  # noqa: E731
+    else:
+        matrix = array.reshape(1, -1) if array.ndim == 1 else array
+        entry = lambda r, c: matrix[r, c]  # noqa: E731
     text = Text()
     depth = array.ndim
     for r_pos, r in enumerate(row_ids):
@@ -177,26 +395,17 @@ def _format_array(array, worst_index, worst_style):
         if r is None:
             text.append("…")
             continue
-        for c_pos, c in enumerate(col_ids):
+        for c in col_ids:
             if c is None:
                 text.append("        …")
                 continue
             style = worst_style if worst == (r, c) else ""
             # the leading space keeps entries apart when one fills the width (-2.675e-04)
-            text.append(f"{' ' + _number(matrix[r, c]):>9}", style=style)
+            text.append(f"{' ' + _number(entry(r, c)):>9}", style=style)
         text.append("]" * (depth if r_pos == len(row_ids) - 1 else 1))
     if array.size > 1:
-        text.append(f"  {array.shape}", style="dim")
+        text.append(f"  {tuple(array.shape)}", style="dim")
     return text
-
-
-def _window(n, limit, focus):
-    if n <= limit:
-        return list(range(n))
-    half = limit // 2
-    start = min(max(focus - half + 1, 0), n - limit + 1)
-    ids = list(range(start, start + limit - 1))
-    return ([0, None] if start > 0 else []) + ids + ([None, n - 1] if ids[-1] < n - 1 else [])
 
 
 def _number(x) -> str:

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import atomic_write
 from .spec import Spec
 from .stubs import render_stub
 
@@ -113,9 +114,7 @@ class Progress:
     def save(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.data, indent=1), encoding="utf-8")
-            os.replace(tmp, self.path)
+            atomic_write(self.path, json.dumps(self.data, indent=1))
         except OSError as exc:
             self.problem = f"could not save progress to {self.path} ({exc})"
 

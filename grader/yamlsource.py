@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SpecError
+from .files import atomic_write
 
 CACHE_FORMAT = 1
 
@@ -81,9 +82,7 @@ def _write_cache(key: str, doc: LocatedDocument) -> None:
         if json.loads(text)["value"] != doc.value:  # int keys, NaN, dates: parse each time
             return
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f"{key}.{os.getpid()}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, folder / f"{key}.json")
+        atomic_write(folder / f"{key}.json", text)
     except (OSError, TypeError, ValueError):  # a cache is optional: never fail over it
         pass
 

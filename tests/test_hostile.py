@@ -1,6 +1,6 @@
-"""Student code is hostile: each behaviour of DESIGN.md section 3 gets its own test, asserting
-the score, the message, the time bound, that no process is left, that the grading process
-survived (it grades a good file afterwards) and, for batch, that the gradebook is intact.
+"""Student code is hostile: each behaviour of docs/design.md ("The trust boundary") gets its
+own test, asserting the score, the message, the time bound, that no process is left, that the
+grading process survived (it grades a good file afterwards) and, for batch, that the gradebook is intact.
 
 The toy course has two functions: `scale` (the hostile one) and `total` (always right), two
 points each. Where a promise depends on what the machine allows (namespaces, root), the

@@ -17,7 +17,8 @@ import pytest
 
 from grader import cells, reader
 from grader.errors import GradewiseError
-from grader.gradebook import feedback_markdown
+from grader.feedback import feedback_markdown
+from grader.results import StudentResults
 from grader.reader import read_cells, read_submission
 from grader.report import exercise_renderable
 
@@ -137,9 +138,8 @@ def test_tracebacks_and_your_line_point_to_the_cell_and_its_line(grader, tmp_pat
     first = result.checks[0]
     assert first.evidence.trace == [("cell 4, line 3", "softmax", "raise ValueError('boom')")]
     assert "cell 4, line 3 in softmax: raise ValueError('boom')" in render(first)
-    record = {"student": "s", "score": 0, "max_score": 10, "results": [result.to_json()]}
     assert "- your cell 4, line 3 in `softmax`: `raise ValueError('boom')`" in \
-        feedback_markdown(record, [result])
+        feedback_markdown(StudentResults("s", 0, [result]))
     calls = result.checks[-1].evidence.trace
     assert calls[0] == ("cell 5, line 2", "softmax_classifier", "return softmax(X @ W.T)")
 
@@ -320,7 +320,7 @@ def test_a_missing_name_points_to_the_ipython_command_that_was_not_run(grader, t
 
 def test_check_called_by_a_graded_py_file_is_quiet_and_imports_nothing(grader):
     # as when the package's files are out of the sandbox's sight: any import of it fails
-    source = (solution_source(EX1) + "\nimport sys\nsys.modules['grader.notebooks'] = None\n"
+    source = (solution_source(EX1) + "\nimport sys\nsys.modules['grader.kernel'] = None\n"
               "from grader import check\nprint('answer', check(1))\n")
     result = grader.grade_source(EX1, source, "/s/ex01.py", "ex01.py")
     assert result.score == EX1.points and result.output == "answer None\n"

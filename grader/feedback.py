@@ -1,0 +1,64 @@
+"""Feedback to hand back to one student, in Markdown: `feedback/<student>.md` of a batch, and
+the overall output of Gradescope's results.json.
+
+Everything a student wrote (names, messages, printed output, code lines) goes through
+`grader.safetext`: shown, never obeyed (no link, image, HTML or heading can come from it).
+"""
+
+from __future__ import annotations
+
+from .reader import line_label
+from .results import ExerciseResult, StudentResults
+from .safetext import markdown_block, markdown_code, markdown_inline
+
+SHOWN_OUTPUT_LINES = 10  #: the last lines of what the student's code printed
+SHOWN_TRACE_LINES = 2  #: the student's own lines of a failing call, innermost last
+
+_md, _code = markdown_inline, markdown_code  # what a student wrote, shown, never obeyed
+
+
+def feedback_markdown(student: StudentResults, title: str | None = None) -> str:
+    """The student's scores, then per exercise: the file graded, the notes, every check with
+    its diagnosis and message, the student's failing lines, what their code printed.
+    `title`: the first heading (default "Feedback for <student>")."""
+    lines = [f"# {title or 'Feedback for ' + _md(student.student)}", "",
+             f"**Total: {student.score:g} / {student.max_score:g}**", "",
+             "| exercise | score |", "|---|---|"]
+    for r in student.results:
+        lines.append(f"| {r.exercise} {r.slug} | {r.score:g} / {r.max_score:g} |")
+    for result in student.results:
+        lines += ["", *_exercise(result)]
+    if student.unmatched:
+        lines += ["", "**Files not graded:**", "", *(
+            f"- {_code(u['path'])}: {_md(u['reason'])}" for u in student.unmatched)]
+    return "\n".join(lines) + "\n"
+
+
+def _exercise(r: ExerciseResult) -> list[str]:
+    lines = [f"## Exercise {r.exercise} · {r.slug} — {r.title} ({r.score:g} / {r.max_score:g})",
+             ""]
+    if r.file:
+        lines += [f"File: {_code(r.file)}", ""]
+    lines += [f"- Note: {_md(note)}" for note in r.notes]
+    if r.notes:
+        lines.append("")
+    if r.error:
+        lines += [f"**Not graded:** {_md(r.error)}", ""]
+        lines += [f"- your {line_label(place)}: {_code(code)}" for place, code in r.error_lines]
+        return lines
+    for check in r.checks:
+        mark = "✓" if check.passed else "✗"
+        line = f"- {mark} {_md(check.name)} ({check.score:g} / {check.max_score:g})"
+        if not check.passed:
+            tag = f"**[{check.diagnosis}]** " if check.diagnosis else ""
+            line += f" — {tag}{_md(check.message)}"
+            if check.hint:
+                line += f" (see hint {check.hint}: `grade hint {r.exercise}`)"
+        lines.append(line)
+        trace = check.evidence.trace if check.evidence else []
+        for place, function, code in trace[-SHOWN_TRACE_LINES:]:
+            lines.append(f"  - your {line_label(place)} in {_code(function)}: {_code(code)}")
+    if r.output:
+        shown = "\n".join(r.output.rstrip("\n").splitlines()[-SHOWN_OUTPUT_LINES:])
+        lines += ["", "Your code printed (last lines):", "", *markdown_block(shown)]
+    return lines

@@ -235,7 +235,8 @@ def evidence(run, call=None) -> Evidence:
     the case's own inputs), with the call's note."""
     inputs = run.inputs if call is None else call.inputs
     note = "; ".join(filter(None, (run.case.note, call.note if call else "")))
-    return Evidence(run.case.name, note, [(name, summarize(value)) for name, value in inputs.items()])
+    return Evidence(run.case.name, note,
+                    [(name, summarize(value)) for name, value in inputs.items()])
 
 
 def _batch_sizes(run) -> set:

@@ -111,7 +111,8 @@ class Check:
 
     name: str  #: shown to the student, unique within the spec
     function: str  #: the student function under test (one of `functions`)
-    kind: str  #: compare | gradcheck | property | train | monotone, or a registered kind (grader.kinds)
+    #: compare | gradcheck | property | train | monotone, or a registered kind (grader.kinds)
+    kind: str
     points: float
     cases: tuple[str, ...] = ()  #: case names; default: every case that has the inputs
     select: tuple = ()  #: path into the output (tuple index / dict key), e.g. `[1, W]`

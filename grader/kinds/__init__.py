@@ -46,8 +46,7 @@ parent process, like the solution module: never in the sandbox.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # the kinds import grader.checks, which imports this module
     from ..checks import CaseRun, Context, Verdict
@@ -57,7 +56,8 @@ if TYPE_CHECKING:  # the kinds import grader.checks, which imports this module
 BUILTIN = {
     "compare": "grader.kinds.compare",
     "gradcheck": "grader.kinds.gradcheck",
-    "property": "grader.kinds.property_check",  # not property.py: it would shadow the builtin here
+    # not property.py: importing it would bind `property` here, over the builtin
+    "property": "grader.kinds.property_check",
     "train": "grader.kinds.train",
     "monotone": "grader.kinds.monotone",
 }
@@ -72,8 +72,7 @@ class _Required:
 REQUIRED = _Required()  #: an `Option` default: the spec must give the field
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):  # not a frozen dataclass: 0.9 ms less at every `grade` start
     """One field a check of some kind takes (documented for spec authors by `doc`)."""
 
     type: type  #: float (any number; PyYAML's `1e-7` string too), int, str or bool
@@ -84,8 +83,7 @@ class Option:
     parameter: bool = False  #: the value names a parameter of the checked function
 
 
-@dataclass(frozen=True)
-class CaseCall:
+class CaseCall(NamedTuple):
     """One call of the checked function that a case needs: its inputs, by name (they are
     bound to the function's parameters as a case's are)."""
 

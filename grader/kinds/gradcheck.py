@@ -49,7 +49,8 @@ class GradCheck(Kind):
                 found = mismatch(got, numeric, 0, check.options["atol"])
                 found.worst_index, found.worst_error = worst, float(error[worst])
                 found.text = (f"relative error {error[worst]:.3g} at index {worst} (threshold "
-                              f"{check.options['threshold']:g}): ∂ differs from finite differences")
+                              f"{check.options['threshold']:g}): ∂ differs from finite "
+                              "differences")
         verdict = value_verdict(check, run, ctx, got, numeric, found, 1e-5, 1e-7)
         if verdict.evidence:
             verdict.evidence.expected_label = "finite diff."

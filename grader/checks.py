@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import diagnose, kinds
-from .cases import call_args, summarize
+from .cases import build_inputs, call_args, summarize
 from .results import CheckResult, Evidence
 from .spec import Case, Check, Spec
 
@@ -49,14 +49,17 @@ class CaseRun:
     calls: list
 
 
-def case_runs(spec: Spec, check: Check, inputs_of) -> list[CaseRun]:
-    """The runs of `check`, one per case, each with the calls its kind asks for;
-    `inputs_of(case)` gives a case's inputs. Call indices are left to the plan."""
+def case_runs(spec: Spec, check: Check, seed: int, solution, built: dict) -> list[CaseRun]:
+    """The runs of `check`, one per case, each with the calls its kind asks for. A case's
+    inputs are built once for the seed into `built` (case name → inputs), shared by the
+    checks. Call indices are left to the plan."""
     kind = kinds.get(check.kind)
     function = spec.function(check.function)
     runs = []
     for case in spec.cases_for(check):
-        inputs = inputs_of(case)
+        if case.name not in built:
+            built[case.name] = build_inputs(spec, case, seed, solution)
+        inputs = built[case.name]
         calls = []
         for planned in kind.calls(check, case, inputs):
             args = call_args(function, planned.inputs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from . import kinds
-from .cases import DEFAULT_SEED, build_inputs
+from .cases import DEFAULT_SEED
 from .checks import Context, case_runs, run_check
 from .diagnose import EMPTY_FOLDER, blame_callees, reads_a_missing_file
 from .reader import Submission, line_label, python_source
@@ -118,15 +118,9 @@ class Grader:
         calls, index, runs = [], {}, []
         # keyed by the seed too: Gradescope's hidden pass sets `seed` on the same Grader
         inputs_of = self._memo.setdefault((spec.path, self.seed), {}).setdefault("inputs", {})
-
-        def inputs(case):
-            if case.name not in inputs_of:
-                inputs_of[case.name] = build_inputs(spec, case, self.seed, solution)
-            return inputs_of[case.name]
-
         for check in spec.checks:
             timeout = check.timeout or self.limits.call_timeout
-            check_runs = case_runs(spec, check, inputs)
+            check_runs = case_runs(spec, check, self.seed, solution, inputs_of)
             for call in (call for run in check_runs for call in run.calls):
                 key = (check.function, call.key)
                 if key not in index:

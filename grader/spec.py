@@ -413,26 +413,26 @@ class _SpecReader:
 
         path = ("checks", i)
         self._mapping(path, raw)
-        name = self._get(path, raw, "kind", str)
-        kind = kinds.get(name)
+        kind_name = self._get(path, raw, "kind", str)
+        kind = kinds.get(kind_name)
         if kind is None:
-            raise self.doc.error(path + ("kind",), f"unknown check kind {name!r}; expected one "
-                                 f"of {', '.join(kinds.names())}")
+            raise self.doc.error(path + ("kind",), f"unknown check kind {kind_name!r}; expected "
+                                 f"one of {', '.join(kinds.names())}")
         self._keys(path, raw, required=("name", "function", "kind", "points"),
                    optional=("cases", "select", "timeout") + tuple(kind.options))
         function = self._known(path + ("function",), raw.get("function"), functions, "function")
         case_names = tuple(self._get(path, raw, "cases", list, []))
         known_cases = [c.name for c in cases]
-        for j, case_name in enumerate(case_names):
-            self._known(path + ("cases", j), case_name, known_cases, "case")
-        options = {key: self._option(path, raw, key, option, name, functions[function])
+        for j, name in enumerate(case_names):
+            self._known(path + ("cases", j), name, known_cases, "case")
+        options = {key: self._option(path, raw, key, option, kind_name, functions[function])
                    for key, option in kind.options.items()}
         points = self._number(path, raw, "points")
         if points < 0:
             raise self.doc.error(path + ("points",), f"expected a number ≥ 0, got {points:g}")
         select = tuple(self._get(path, raw, "select", list, []))
         timeout = self._number(path, raw, "timeout", None)
-        return Check(self._get(path, raw, "name", str), function, name, points, case_names,
+        return Check(self._get(path, raw, "name", str), function, kind_name, points, case_names,
                      select, timeout, options)
 
     def _option(self, path, raw, key, option, kind, function):

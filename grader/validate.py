@@ -118,16 +118,10 @@ def _kind_problems(grader, spec) -> list[str]:
     from .checks import Context, case_runs
 
     solution = grader.solution(spec)
-    ctx = Context(spec, solution, "", 0, {})
-    inputs_of: dict = {}
-
-    def inputs(case):
-        if case.name not in inputs_of:
-            inputs_of[case.name] = build_inputs(spec, case, grader.seed, solution)
-        return inputs_of[case.name]
-
+    ctx, inputs_of = Context(spec, solution, "", 0, {}), {}
     return [f"check {check.name!r}: {problem}" for check in spec.checks
-            for problem in kinds.get(check.kind).sanity(check, case_runs(spec, check, inputs), ctx)]
+            for problem in kinds.get(check.kind).sanity(
+                check, case_runs(spec, check, grader.seed, solution, inputs_of), ctx)]
 
 
 def _unvaried_problems(grader, spec) -> list[str]:

@@ -191,8 +191,7 @@ def public_answers(spec) -> dict:
     solution = SOLUTIONS[spec.number]
     table = {f.name: {} for f in spec.functions}
     for check in spec.checks:
-        for run in case_runs(spec, check,
-                             lambda case: build_inputs(spec, case, DEFAULT_SEED, solution)):
+        for run in case_runs(spec, check, DEFAULT_SEED, solution, {}):
             for call in run.calls:
                 answer = getattr(solution, check.function)(*copy.deepcopy(call.args))
                 table[check.function][KEY["_key"](call.args)] = answer

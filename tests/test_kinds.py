@@ -263,6 +263,20 @@ def test_a_monotone_input_that_is_not_numeric_is_a_clear_error(toy_course_copy, 
     assert "Traceback" not in err
 
 
+def test_reading_every_spec_imports_no_grading_machinery():
+    """`grade list` and `grade hint` read every spec, and reading a spec imports its kinds:
+    a kind imports what judging needs (the sandbox, via grader.compare) when it judges."""
+    code = ("import json, pathlib, sys; from grader.course import Course; "
+            "Course(pathlib.Path(sys.argv[1])).specs(); "
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('grader'))))")
+    done = subprocess.run([sys.executable, "-c", code, str(REPO)], capture_output=True,
+                          text=True, check=True)
+    loaded = json.loads(done.stdout)
+    assert {"grader.kinds.compare", "grader.kinds.monotone"} <= set(loaded)  # read, for real
+    heavy = ("checks", "compare", "diagnose", "results", "cases", "sandbox")
+    assert [m for m in loaded if m.split(".")[1:2] and m.split(".")[1] in heavy] == []
+
+
 # -- a kind from outside grader/ ------------------------------------------------------------------
 
 ODD_CHECK = ("  - name: scale is odd in x\n    function: scale\n    kind: odd\n    input: x\n"

@@ -31,6 +31,11 @@ spec authors (see `monotone.py`). `grader.checks` holds what a kind uses: `Verdi
 `Context` (the reference outputs, the catalogued mistakes, a cache), `select`,
 `value_verdict` (a wrong value, diagnosed) and `evidence`.
 
+A kind module is imported whenever a spec that names it is read, by every `grade` command
+(`grade list` and `grade hint` too), so at its top it imports only what reading needs (this
+package, numpy); what judging needs (grader.checks, grader.compare: they bring the sandbox,
+10 ms) it imports inside the methods that use it. tests/test_kinds.py checks this.
+
 From outside gradewise (a course of your own, a test), without touching `grader/`:
 `grader.kinds.register(MyKind())` makes a kind known to this process; for the `grade`
 command, declare it as an entry point of the package that defines it:

@@ -14,8 +14,6 @@ import inspect
 
 import numpy as np
 
-from ..checks import value_verdict
-from ..compare import as_float_array, mismatch, relative_error
 from . import Kind, Option
 
 
@@ -31,6 +29,9 @@ class GradCheck(Kind):
     }
 
     def judge(self, check, run, ctx, outputs):
+        from ..checks import value_verdict  # here: see "imported" in grader.kinds
+        from ..compare import as_float_array, mismatch, relative_error
+
         got = outputs[0]
         numeric = self.numeric_gradient(check, run, ctx)
         # structure first; a finite atol, since numpy ≥ 2.4 makes inf·0 tolerances NaN (a

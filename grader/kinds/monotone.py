@@ -30,9 +30,6 @@ import random
 
 import numpy as np
 
-from ..cases import summarize
-from ..checks import Verdict, evidence, select, value_verdict
-from ..compare import as_float_array, mismatch
 from ..errors import GradewiseError
 from . import CaseCall, Kind, Option
 
@@ -66,6 +63,8 @@ class Monotone(Kind):
         x = inputs.get(name)
         array = _numeric(x)
         if array is None:
+            from ..cases import summarize
+
             raise GradewiseError(f"check {check.name!r} (kind monotone) raises the input "
                                  f"{name!r}, but case {case.name!r} has {summarize(x)} there: "
                                  "a number or a numeric array is needed")
@@ -76,6 +75,8 @@ class Monotone(Kind):
                 CaseCall({**inputs, name: _raised(x, entries)}, (self.name, name, entries), note)]
 
     def judge(self, check, run, ctx, outputs):
+        from ..compare import as_float_array  # here: see "imported" in grader.kinds
+
         name, atol = check.options["input"], check.options["atol"]
         x, x2 = (_numeric(call.inputs[name]) for call in run.calls)
         before, after = (as_float_array(output) for output in outputs)
@@ -105,6 +106,10 @@ class Monotone(Kind):
     def _against_reference(self, check, run, ctx, outputs, text, worst=None):
         """The verdict once the property failed (`text`) or could not be judged (None): the
         first output that differs from the reference's, diagnosed, else `text` alone."""
+        from ..cases import summarize
+        from ..checks import Verdict, evidence, select, value_verdict
+        from ..compare import mismatch
+
         verdict = None
         for call, got in zip(run.calls, outputs):
             expected = select(ctx.reference(check, call), check.select)[1]
@@ -128,6 +133,9 @@ class Monotone(Kind):
         return verdict
 
     def sanity(self, check, runs, ctx):
+        from ..checks import select
+        from ..compare import as_float_array
+
         name, atol = check.options["input"], check.options["atol"]
         sign = 1.0 if check.options["direction"] == "increasing" else -1.0
         there = " at each row's largest entry" if check.options["entries"] == "largest" else ""

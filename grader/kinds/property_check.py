@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import copy
 
-from ..checks import Verdict, evidence, select, value_verdict
-from ..compare import mismatch
 from . import Kind, Option
 
 
@@ -23,6 +21,9 @@ class PropertyKind(Kind):
     }
 
     def judge(self, check, run, ctx, outputs):
+        from ..checks import Verdict, evidence, select, value_verdict  # see grader.kinds
+        from ..compare import mismatch
+
         got = outputs[0]
         predicate = getattr(ctx.solution, check.options["predicate"])
         try:

@@ -1,11 +1,10 @@
 """A check kind defined outside gradewise, for tests: kind `odd`, f(−x) = −f(x).
 
 Two calls per case (f(x), f(−x)), an option of its own, a sanity rule: the whole protocol,
-written only against gradewise's public pieces (grader.kinds, grader.checks).
+written only against gradewise's public pieces (grader.kinds, grader.checks). As
+grader.kinds asks, what judging needs is imported in the methods.
 """
 
-from grader.checks import Verdict, evidence
-from grader.compare import as_float_array, mismatch
 from grader.kinds import CaseCall, Kind, Option
 
 
@@ -23,6 +22,9 @@ class Odd(Kind):
                          f"called with −{name}")]
 
     def judge(self, check, run, ctx, outputs):
+        from grader.checks import Verdict, evidence
+        from grader.compare import as_float_array, mismatch
+
         plus, minus = outputs
         found = mismatch(minus, -as_float_array(plus), 0.0, check.options["atol"])
         if found is None:
@@ -32,6 +34,8 @@ class Odd(Kind):
                        evidence=evidence(run))
 
     def sanity(self, check, runs, ctx):
+        from grader.compare import as_float_array
+
         if all(not as_float_array(ctx.reference(check, run.calls[0])).any() for run in runs):
             return ["the reference is 0 on every case, so any odd function passes"]
         return []

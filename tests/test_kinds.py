@@ -205,7 +205,7 @@ def test_validate_flags_a_monotone_case_where_the_reference_does_not_move(toy_co
     problems = validate_course(Course(toy_course_copy))[0].problems
     assert problems == ["check 'scale grows with x': on case 'flat' the reference's output "
                         "does not move when x is raised, so the case cannot tell an "
-                        "increasing function from its mirror image: choose inputs where it "
+                        "increasing function from a decreasing one: choose inputs where it "
                         "does (not saturated, not flat)"]
 
 

@@ -3,8 +3,8 @@ increasing; softmax's largest probability rises with its own score).
 
 Two calls per case: f(x) with the case's inputs, and f(x′) with the input named by `input`
 raised, x′ ≥ x entry by entry. The step of each raised entry is drawn in [0.1, 1] (1, 2 or 3
-for an integer input) from x itself, so x′ is the same whenever x is, and changes with x
-under another seed. The part of the output the check `select`s must have the shape of x.
+for an integer input) by a generator seeded with x's bytes, so x′ is the same whenever x
+is, and changes with x under another seed. The part of the output the check `select`s must have the shape of x.
 With `direction: increasing`, each compared entry must not go down,
 f(x′)ᵢ ≥ f(x)ᵢ − `atol` − a few units in the last place of f (rounding); with
 `decreasing`, not up. Which entries are raised and compared (`entries`):
@@ -20,7 +20,7 @@ A wrong direction is found on the student's outputs alone; the message names the
 0.4"). Then, as for `property`, the student's outputs are compared with the reference's, so
 that a catalogued mistake that explains them is named (σ(−z): `wrong-sign-in-exponent`).
 `grade validate` flags a case whose reference output does not move when x is raised: such a
-case cannot tell a function from its mirror image. A monotone check does not check values:
+case cannot tell an increasing function from a decreasing one. A monotone check does not check values:
 pair it with a `compare` check (a constant function is monotone).
 """
 
@@ -39,7 +39,7 @@ ROUNDING_ULPS = 8  #: how far an output may move the wrong way besides `atol`, i
 MESSAGE = ("`{function}` is {direction} in {input}{scope}: raising {input}{at} from {x} to {x2} "
            "must not {move} the output{there}, but yours went from {y} to {y2}")
 NOT_MOVING = ("on case {case!r} the reference's output{there} does not move when {input} is "
-              "raised, so the case cannot tell an {direction} function from its mirror image: "
+              "raised, so the case cannot tell an increasing function from a decreasing one: "
               "choose inputs where it does (not saturated, not flat)")
 WRONG_SHAPE = ("on case {case!r} the reference's output has shape {got}, not the shape {want} "
                "of {input}: `select` the part of the output that follows {input} entry by entry")
@@ -149,8 +149,7 @@ class Monotone(Kind):
                     case=run.case.name, got=getattr(before, "shape", type(before).__name__),
                     want=x.shape, input=name))
             elif not np.any((x2 > x) & (sign * (after - before) > atol)):
-                problems.append(NOT_MOVING.format(case=run.case.name, there=there, input=name,
-                                                  direction=check.options["direction"]))
+                problems.append(NOT_MOVING.format(case=run.case.name, there=there, input=name))
         return problems
 
 

@@ -1,35 +1,72 @@
-"""Check kinds, keyed by the spec's `kind`: compare, gradcheck, property, train.
+"""Running the checks of one exercise: each case's calls → its kind's verdict → a result.
 
-A kind looks at one case of one check (the part of the student's output that the check
-selects) and returns None (passed) or a `Verdict`. A check
-passes when every one of its cases passes; it scores all its points or none.
+The kinds themselves (compare, gradcheck, property, train, monotone) live in `grader.kinds`,
+one module each. A case needs one call of the checked function or more (its kind says which:
+`Kind.calls`); `_plan` in grader.grading makes each distinct call once. Whatever the kind, a
+call that raised, timed out, crashed or changed its inputs fails the case here, with the
+same diagnosis; otherwise the kind judges the part of each output that the check selects and
+returns None (passed) or a `Verdict`. A check passes when every one of its cases passes; it
+scores all its points or none.
+
+What a kind may use besides: `Context` (the reference outputs, the catalogued mistakes, a
+cache), `select`, `value_verdict` (a wrong value with its diagnosis and evidence) and
+`evidence`.
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import diagnose
-from .cases import summarize
-from .compare import as_float_array, mismatch, relative_error
+from . import diagnose, kinds
+from .cases import build_inputs, call_args, summarize
 from .results import CheckResult, Evidence
-from .spec import Case, Check
+from .spec import Case, Check, Spec
+
+
+@dataclass
+class CallRun:
+    """One call a case needs (a kind's `CaseCall`, bound to the checked function) and what
+    it gave back."""
+
+    key: tuple  #: (case name, the CaseCall's key): the same key, the same inputs
+    inputs: dict
+    args: tuple
+    arg_names: tuple
+    note: str = ""  #: the CaseCall's note
+    index: int = -1  #: which of the run's calls this is (set by the plan)
+    outcome: object = None  #: its sandbox.CallOutcome, once the run is back
 
 
 @dataclass
 class CaseRun:
-    """One case of one check: its inputs and what the student's call produced."""
+    """One case of one check: its inputs and the calls it needs, in the kind's order."""
 
     case: Case
-    inputs: dict
-    args: tuple
-    arg_names: tuple
-    call_index: int  #: which of the run's calls this case is
-    outcome: object = None  #: its sandbox.CallOutcome, once the run is back
+    inputs: dict  #: the case's own inputs
+    calls: list
+
+
+def case_runs(spec: Spec, check: Check, seed: int, solution, built: dict) -> list[CaseRun]:
+    """The runs of `check`, one per case, each with the calls its kind asks for. A case's
+    inputs are built once for the seed into `built` (case name → inputs), shared by the
+    checks. Call indices are left to the plan."""
+    kind = kinds.get(check.kind)
+    function = spec.function(check.function)
+    runs = []
+    for case in spec.cases_for(check):
+        if case.name not in built:
+            built[case.name] = build_inputs(spec, case, seed, solution)
+        inputs = built[case.name]
+        calls = []
+        for planned in kind.calls(check, case, inputs):
+            args = call_args(function, planned.inputs)
+            calls.append(CallRun((case.name, planned.key), planned.inputs, args,
+                                 function.params[:len(args)], planned.note))
+        runs.append(CaseRun(case, inputs, calls))
+    return runs
 
 
 @dataclass
@@ -53,37 +90,35 @@ class Context:
         self._cache = {} if cache is None else cache
         self._mutated: dict = {}
 
-    def reference(self, check: Check, run: CaseRun):
+    def cached(self, key: tuple, compute):
+        """`compute()`, once per key for every student graded with this spec and seed: the
+        key must hold everything the value depends on besides the spec and the seed."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def reference(self, check: Check, call: CallRun):
+        """The reference output of `call` (the solution's function named by the check's
+        `reference` option, else the checked function's own name)."""
         name = check.options.get("reference") or check.function
-        key = ("reference", name, run.case.name)
-        if key not in self._cache:
-            self._cache[key] = getattr(self.solution, name)(*copy.deepcopy(run.args))
-        return self._cache[key]
+        return self.cached(("reference", name, call.key),
+                           lambda: getattr(self.solution, name)(*copy.deepcopy(call.args)))
 
-    def numeric_gradient(self, check: Check, run: CaseRun):
-        key = ("numeric", check.options["of"], check.options["wrt"], check.options["eps"],
-               run.case.name)
-        if key not in self._cache:
-            self._cache[key] = _central_differences(
-                getattr(self.solution, check.options["of"]), run.inputs,
-                check.options["wrt"], check.options["eps"])
-        return self._cache[key]
-
-    def mistakes(self, check: Check, run: CaseRun):
+    def mistakes(self, check: Check, call: CallRun):
         """(mistake, thunk) pairs; the thunk computes the mistake's selected output."""
         pairs = []
         for mistake in self.spec.mistakes:
             if mistake.function == check.function:
                 wrong = getattr(self.solution, mistake.solution_attr)
                 pairs.append((mistake, lambda wrong=wrong: select(
-                    wrong(*copy.deepcopy(run.args)), check.select)[1]))
+                    wrong(*copy.deepcopy(call.args)), check.select)[1]))
         return pairs
 
-    def mutated_arg(self, run: CaseRun) -> str | None:
+    def mutated_arg(self, call: CallRun) -> str | None:
         """The first input array the call left changed (checked once per call)."""
-        key = id(run.outcome)
+        key = id(call.outcome)
         if key not in self._mutated:
-            pairs = zip(run.arg_names, run.args, run.outcome.args_after or [])
+            pairs = zip(call.arg_names, call.args, call.outcome.args_after or [])
             self._mutated[key] = next((name for name, before, after in pairs
                                        if _is_data(before) and not _unchanged(before, after)), None)
         return self._mutated[key]
@@ -93,7 +128,7 @@ class Context:
 
 
 def run_check(check: Check, runs: list[CaseRun], ctx: Context) -> CheckResult:
-    kind = KINDS[check.kind]
+    kind = kinds.get(check.kind)
     failures = []
     for run in runs:
         try:
@@ -109,7 +144,7 @@ def run_check(check: Check, runs: list[CaseRun], ctx: Context) -> CheckResult:
         run, verdict = failures[0]
         result.message = f"case '{run.case.name}': {verdict.message}"
         result.diagnosis, result.hint = verdict.diagnosis, verdict.hint
-        result.evidence = verdict.evidence or _evidence(run)
+        result.evidence = verdict.evidence or evidence(run)
         result.failed_cases = [r.case.name for r, _ in failures]
     return result
 
@@ -120,107 +155,48 @@ def _grader_error(check, run, exc) -> Verdict:
                                          run.case.name, exc_info=exc)
     error = f"{type(exc).__name__}: {exc}"[:300]
     return Verdict(diagnose.TEMPLATES["grader-error"].format(error=error), "grader-error",
-                   evidence=_evidence(run))
+                   evidence=evidence(run))
 
 
 def _judge(kind, check, run, ctx) -> Verdict | None:
-    """The kind's verdict on the part of the output the check selects."""
-    ok, got, problem = select(run.outcome.value, check.select)
-    if not ok:
-        return Verdict(problem, "wrong-shape", evidence=_evidence(run))
-    return kind(check, run, ctx, got)
+    """The kind's verdict on the part of each call's output that the check selects."""
+    outputs = []
+    for call in run.calls:
+        ok, got, problem = select(call.outcome.value, check.select)
+        if not ok:
+            return Verdict(problem, "wrong-shape", evidence=evidence(run, call))
+        outputs.append(got)
+    return kind.judge(check, run, ctx, outputs)
 
 
 def _call_problem(check, run, ctx) -> Verdict | None:
-    outcome = run.outcome
+    """The first call of the case that gave no value to judge, or changed its inputs."""
+    for call in run.calls:
+        verdict = _one_call_problem(check, run, call, ctx)
+        if verdict:
+            return verdict
+    return None
+
+
+def _one_call_problem(check, run, call, ctx) -> Verdict | None:
+    outcome = call.outcome
     if outcome.status == "skipped":
         outcome = ctx.skip_reasons.get(check.function, outcome)
         if outcome.status == "skipped":
             return Verdict(outcome.detail or "not run: an earlier call stopped the process",
                            "crashed")
     if outcome.status != "ok":
-        found = diagnose.of_exception_mistake(outcome.exception, ctx.mistakes(check, run)) \
+        found = diagnose.of_exception_mistake(outcome.exception, ctx.mistakes(check, call)) \
             if outcome.status == "exception" else None
         found = found or diagnose.of_outcome(outcome, check.function, ctx.file, ctx.timeout(check))
-        evidence = _evidence(run)
-        evidence.trace = (outcome.exception or {}).get("lines", [])
-        return Verdict(found.message, found.id, found.hint, evidence)
-    name = ctx.mutated_arg(run)
+        shown = evidence(run, call)
+        shown.trace = (outcome.exception or {}).get("lines", [])
+        return Verdict(found.message, found.id, found.hint, shown)
+    name = ctx.mutated_arg(call)
     if name:
         found = diagnose.of_mutation(check.function, name)
-        return Verdict(found.message, found.id, None, _evidence(run))
+        return Verdict(found.message, found.id, None, evidence(run, call))
     return None
-
-
-# -- kinds ------------------------------------------------------------------------------------
-
-def compare(check, run, ctx, got) -> Verdict | None:
-    expected = select(ctx.reference(check, run), check.select)[1]
-    rtol, atol = check.options["rtol"], check.options["atol"]
-    found = mismatch(got, expected, rtol, atol)
-    return _value_verdict(check, run, ctx, got, expected, found, rtol, atol) if found else None
-
-
-def gradcheck(check, run, ctx, got) -> Verdict | None:
-    numeric = ctx.numeric_gradient(check, run)
-    # structure first; a finite atol, since numpy ≥ 2.4 makes inf·0 tolerances NaN (a
-    # finite-difference entry of exactly 0 would then "differ")
-    found = mismatch(got, numeric, rtol=0.0, atol=np.finfo(np.float64).max)
-    if found is None:
-        a, b = as_float_array(got), numeric
-        if not np.all(np.isfinite(a)):
-            found = mismatch(got, numeric, 0, 0)
-        else:
-            error = np.where(np.abs(a - b) <= check.options["atol"], 0.0, relative_error(a, b))
-            worst = np.unravel_index(int(np.argmax(error)), error.shape) if error.ndim else ()
-            worst = tuple(int(i) for i in worst)
-            if error[worst] <= check.options["threshold"]:
-                return None
-            found = mismatch(got, numeric, 0, check.options["atol"])
-            found.worst_index, found.worst_error = worst, float(error[worst])
-            found.text = (f"relative error {error[worst]:.3g} at index {worst} (threshold "
-                          f"{check.options['threshold']:g}): ∂ differs from finite differences")
-    verdict = _value_verdict(check, run, ctx, got, numeric, found, 1e-5, 1e-7)
-    if verdict.evidence:
-        verdict.evidence.expected_label = "finite diff."
-        verdict.evidence.relative_error = found.worst_error if found.kind == "values" else None
-    return verdict
-
-
-def property_check(check, run, ctx, got) -> Verdict | None:
-    predicate = getattr(ctx.solution, check.options["predicate"])
-    try:
-        answer = predicate(got, **copy.deepcopy(run.inputs))
-    except Exception as exc:  # the student's value may be anything at all
-        answer = (False, f"your output could not be checked ({type(exc).__name__}: {exc})")
-    passed, text = answer if isinstance(answer, tuple) else (bool(answer), "")
-    if passed:
-        return None
-    text = text or check.options["describe"] or f"property {check.options['predicate']} fails"
-    expected = select(ctx.reference(check, run), check.select)[1]
-    found = mismatch(got, expected, 1e-7, 1e-9)
-    verdict = _value_verdict(check, run, ctx, got, expected, found, 1e-7, 1e-9) if found \
-        else Verdict(text, evidence=_evidence(run))
-    verdict.message = f"{text}" + (f" — {verdict.message}" if verdict.diagnosis else "")
-    return verdict
-
-
-def train(check, run, ctx, got) -> Verdict | None:
-    evaluator = getattr(ctx.solution, check.options["evaluator"])
-    metric_name, threshold = check.options["metric"], check.options["threshold"]
-    try:
-        metric = float(evaluator(got, **copy.deepcopy(run.inputs)))
-    except Exception as exc:  # malformed parameters from the student
-        return Verdict(f"the returned parameters could not be evaluated "
-                       f"({type(exc).__name__}: {exc})", evidence=_evidence(run))
-    if np.isfinite(metric) and metric >= threshold:
-        return None
-    return Verdict(f"after training, {metric_name} is {metric:.3f}; at least {threshold:g} is "
-                   "needed. Check your gradients first (the other checks), then the update "
-                   "step and the loop.", evidence=_evidence(run))
-
-
-KINDS = {"compare": compare, "gradcheck": gradcheck, "property": property_check, "train": train}
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -241,21 +217,29 @@ def select(value, path) -> tuple[bool, object, str]:
     return True, value, ""
 
 
-def _value_verdict(check, run, ctx, got, expected, found, rtol, atol) -> Verdict:
+def value_verdict(check, run, ctx, got, expected, found, rtol, atol, call=None) -> Verdict:
+    """A wrong value `got` of `call` (default: the case's first), where `expected` was
+    expected and `found` (grader.compare.mismatch) says how they differ: diagnosed (a
+    catalogued mistake, a transpose, ...), with the evidence."""
+    call = call or run.calls[0]
     batch = _batch_sizes(run)
-    found_d = diagnose.of_value(got, expected, found, check.function, ctx.mistakes(check, run),
+    found_d = diagnose.of_value(got, expected, found, check.function, ctx.mistakes(check, call),
                                 batch, rtol, atol)
     where = f"in {check.function}(…){found.path}: " if found.path else ""
     message = where + (found_d.message if found_d else found.text)
-    evidence = _evidence(run)
-    evidence.expected, evidence.got, evidence.worst_index = found.expected, found.got, found.worst_index
+    shown = evidence(run, call)
+    shown.expected, shown.got, shown.worst_index = found.expected, found.got, found.worst_index
     return Verdict(message, found_d.id if found_d else None, found_d.hint if found_d else None,
-                   evidence)
+                   shown)
 
 
-def _evidence(run) -> Evidence:
-    inputs = [(name, summarize(value)) for name, value in run.inputs.items()]
-    return Evidence(run.case.name, run.case.note, inputs)
+def evidence(run, call=None) -> Evidence:
+    """The case as the student sees it: its name, its note and the inputs of `call` (default:
+    the case's own inputs), with the call's note."""
+    inputs = run.inputs if call is None else call.inputs
+    note = "; ".join(filter(None, (run.case.note, call.note if call else "")))
+    return Evidence(run.case.name, note,
+                    [(name, summarize(value)) for name, value in inputs.items()])
 
 
 def _batch_sizes(run) -> set:
@@ -279,21 +263,3 @@ def _unchanged(before, after) -> bool:
         return isinstance(after, list) and len(after) == len(before) and \
             all(_unchanged(b, a) for b, a in zip(before, after))
     return True
-
-
-def _central_differences(func, inputs: dict, wrt: str, eps: float):
-    names = list(inspect.signature(func).parameters)
-    kwargs = {n: copy.deepcopy(inputs[n]) for n in names if n in inputs}
-    x = np.array(kwargs[wrt], dtype=np.float64)
-    kwargs[wrt] = x
-    grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        plus = float(func(**kwargs))
-        flat[i] = old - eps
-        minus = float(func(**kwargs))
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * eps)
-    return grad

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 
-from .cases import DEFAULT_SEED, build_inputs, call_args
-from .checks import CaseRun, Context, run_check
+from . import kinds
+from .cases import DEFAULT_SEED
+from .checks import Context, case_runs, run_check
 from .diagnose import EMPTY_FOLDER, blame_callees, reads_a_missing_file
 from .reader import Submission, line_label, python_source
 from .results import CheckResult, ExerciseResult
@@ -103,7 +104,8 @@ class Grader:
                       self._memo.setdefault((spec.path, self.seed), {}))
         for check, check_runs in runs:
             for run in check_runs:
-                run.outcome = outcome.calls[run.call_index]
+                for call in run.calls:
+                    call.outcome = outcome.calls[call.index]
             result.checks.append(run_check(check, check_runs, ctx))
         blame_callees(result.checks, submission.code, spec.mistakes)
         if submission.commands:
@@ -112,27 +114,22 @@ class Grader:
         return result
 
     def _plan(self, spec, solution):
-        """The calls to make (one per function and case) and, per check, its case runs."""
+        """The calls to make (each distinct call once: same function, case and call key) and,
+        per check, its case runs (each of its calls pointing at one of them)."""
         calls, index, runs = [], {}, []
         # keyed by the seed too: Gradescope's hidden pass sets `seed` on the same Grader
         inputs_of = self._memo.setdefault((spec.path, self.seed), {}).setdefault("inputs", {})
         for check in spec.checks:
-            function = spec.function(check.function)
             timeout = check.timeout or self.limits.call_timeout
-            check_runs = []
-            for case in spec.cases_for(check):
-                if case.name not in inputs_of:
-                    inputs_of[case.name] = build_inputs(spec, case, self.seed, solution)
-                inputs = inputs_of[case.name]
-                args = call_args(function, inputs)
-                key = (check.function, case.name)
+            check_runs = case_runs(spec, check, self.seed, solution, inputs_of)
+            for call in (call for run in check_runs for call in run.calls):
+                key = (check.function, call.key)
                 if key not in index:
                     index[key] = len(calls)
-                    calls.append(Call(check.function, args, timeout))
+                    calls.append(Call(check.function, call.args, timeout))
                 elif calls[index[key]].timeout < timeout:
-                    calls[index[key]] = Call(check.function, args, timeout)
-                check_runs.append(CaseRun(case, inputs, args, function.params[:len(args)],
-                                          index[key]))
+                    calls[index[key]] = Call(check.function, call.args, timeout)
+                call.index = index[key]
             runs.append((check, check_runs))
         return calls, runs
 
@@ -142,9 +139,8 @@ def check_solution(spec: Spec, module) -> None:
     wanted = [(("functions", i, "name"), f.name) for i, f in enumerate(spec.functions)]
     wanted += [(("cases", i, "generate"), c.generate) for i, c in enumerate(spec.cases) if c.generate]
     for i, check in enumerate(spec.checks):
-        for key in ("reference", "of", "predicate", "evaluator"):
-            if check.options.get(key):
-                wanted.append((("checks", i, key), check.options[key]))
+        wanted += [(("checks", i, key), name)
+                   for key, name in kinds.get(check.kind).solution_names(check)]
     wanted += [(("mistakes", i, "id"), m.solution_attr) for i, m in enumerate(spec.mistakes)]
     for path, name in wanted:
         if not callable(getattr(module, name, None)):

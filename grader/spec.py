@@ -111,12 +111,15 @@ class Check:
 
     name: str  #: shown to the student, unique within the spec
     function: str  #: the student function under test (one of `functions`)
-    kind: str  #: compare | gradcheck | property | train (see grader.checks)
+    #: compare | gradcheck | property | train | monotone, or a registered kind (grader.kinds)
+    kind: str
     points: float
     cases: tuple[str, ...] = ()  #: case names; default: every case that has the inputs
     select: tuple = ()  #: path into the output (tuple index / dict key), e.g. `[1, W]`
     timeout: float | None = None  #: seconds per call (default: the sandbox's Limits)
-    options: dict = field(default_factory=dict)  #: kind-specific fields, see KIND_OPTIONS
+    #: the kind's own fields, each documented in its module (`grader/kinds/compare.py`,
+    #: ...): field → value, for every option of the kind (defaults filled in)
+    options: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -181,14 +184,6 @@ def _case_covers(case: Case, function: str, required: set) -> bool:
     return bool(case.generate) or required <= set(case.inputs)
 
 
-# Kind-specific check fields: name → (type, default). `None` default means required.
-KIND_OPTIONS = {
-    "compare": {"rtol": (float, 1e-7), "atol": (float, 1e-9), "reference": (str, "")},
-    "gradcheck": {"of": (str, None), "wrt": (str, None), "eps": (float, 1e-6),
-                  "threshold": (float, 1e-6), "atol": (float, 1e-7)},
-    "property": {"predicate": (str, None), "describe": (str, "")},
-    "train": {"evaluator": (str, None), "threshold": (float, None), "metric": (str, "score")},
-}
 RANDOM_DRAWS = ("normal", "uniform", "integers")
 GENERATORS = {
     "normal": {"loc": float, "scale": float},
@@ -244,7 +239,8 @@ class _SpecReader:
         self._unique(("functions",), names, "function name")
         cases = tuple(self._case(i, c, names) for i, c in self._list((), top, "cases"))
         self._unique(("cases",), [c.name for c in cases], "case name")
-        checks = tuple(self._check(i, c, names, cases) for i, c in self._list((), top, "checks"))
+        by_name = {f.name: f for f in functions}
+        checks = tuple(self._check(i, c, by_name, cases) for i, c in self._list((), top, "checks"))
         self._unique(("checks",), [c.name for c in checks], "check name")
         hint_texts = dict(self._list((), top, "hints"))
         hints = tuple(self._get(("hints",), hint_texts, i, str) for i in hint_texts)
@@ -413,33 +409,48 @@ class _SpecReader:
             self._known(path + ("function",), value["function"], testfuncs.NAMES, "test function")
 
     def _check(self, i, raw, functions, cases) -> Check:
+        from . import kinds  # here: a spec's kinds are imported only when one is read
+
         path = ("checks", i)
         self._mapping(path, raw)
-        kind = self._get(path, raw, "kind", str)
-        if kind not in KIND_OPTIONS:
-            raise self.doc.error(path + ("kind",), f"unknown check kind {kind!r}; expected one "
-                                 f"of {', '.join(KIND_OPTIONS)}")
-        schema = KIND_OPTIONS[kind]
+        kind_name = self._get(path, raw, "kind", str)
+        kind = kinds.get(kind_name)
+        if kind is None:
+            raise self.doc.error(path + ("kind",), f"unknown check kind {kind_name!r}; expected "
+                                 f"one of {', '.join(kinds.names())}")
         self._keys(path, raw, required=("name", "function", "kind", "points"),
-                   optional=("cases", "select", "timeout") + tuple(schema))
+                   optional=("cases", "select", "timeout") + tuple(kind.options))
         function = self._known(path + ("function",), raw.get("function"), functions, "function")
         case_names = tuple(self._get(path, raw, "cases", list, []))
         known_cases = [c.name for c in cases]
         for j, name in enumerate(case_names):
             self._known(path + ("cases", j), name, known_cases, "case")
-        options = {}
-        for key, (kind_type, default) in schema.items():
-            if default is None and key not in raw:
-                raise self.doc.error(path, f"missing key '{key}' (needed by kind '{kind}')")
-            options[key] = (self._number(path, raw, key, default) if kind_type is float
-                            else self._get(path, raw, key, kind_type, default))
+        options = {key: self._option(path, raw, key, option, kind_name, functions[function])
+                   for key, option in kind.options.items()}
         points = self._number(path, raw, "points")
         if points < 0:
             raise self.doc.error(path + ("points",), f"expected a number ≥ 0, got {points:g}")
         select = tuple(self._get(path, raw, "select", list, []))
         timeout = self._number(path, raw, "timeout", None)
-        return Check(self._get(path, raw, "name", str), function, kind, points, case_names,
+        return Check(self._get(path, raw, "name", str), function, kind_name, points, case_names,
                      select, timeout, options)
+
+    def _option(self, path, raw, key, option, kind, function):
+        """The value of a kind's option in a check (grader.kinds.Option), checked."""
+        from .kinds import REQUIRED
+
+        if option.default is REQUIRED and key not in raw:
+            raise self.doc.error(path, f"missing key '{key}' (needed by kind '{kind}')")
+        default = None if option.default is REQUIRED else option.default
+        value = (self._number(path, raw, key, default) if option.type is float
+                 else self._get(path, raw, key, option.type, default))
+        if option.choices and value not in option.choices:
+            raise self.doc.error(path + (key,), f"expected one of "
+                                 f"{', '.join(map(str, option.choices))}, got {value!r}")
+        if option.parameter and key in raw and value not in function.params:
+            raise self.doc.error(path + (key,), f"{value!r} is not a parameter of "
+                                 f"{function.name}{function.signature}")
+        return value
 
     def _mistake(self, i, raw, functions, checks, n_hints) -> Mistake:
         path = ("mistakes", i)

@@ -3,7 +3,8 @@
 For every spec: it parses; its solution module has every function it names; the reference
 solution scores full marks; the untouched stub scores 0 with "not implemented" everywhere;
 every catalogued mistake, run as a student file, fails exactly its checks (all others pass)
-and is named by its diagnosis; no gradient check would pass a gradient of zeros. Under a
+and is named by its diagnosis; every check passes its kind's own sanity rule
+(`Kind.sanity`: no gradient check would pass a gradient of zeros, ...). Under a
 seed other than the public one (`--seed N`), every case differs from its public version,
 unless its spec says `vary: fixed`.
 """
@@ -86,7 +87,7 @@ def _validate_spec(grader, spec, report):
         else:
             recognised += 1
     report.mistakes = f"{recognised}/{len(spec.mistakes)}"
-    report.problems.extend(_zero_gradient_problems(grader, spec))
+    report.problems.extend(_kind_problems(grader, spec))
     report.problems.extend(_unvaried_problems(grader, spec))
 
 
@@ -110,24 +111,17 @@ def _mistake_problem(spec, mistake, graded) -> str | None:
     return None
 
 
-def _zero_gradient_problems(grader, spec) -> list[str]:
-    """A gradient check whose true gradient is zero on every case would pass a stub of zeros."""
-    from .checks import CaseRun, Context
+def _kind_problems(grader, spec) -> list[str]:
+    """What each check's kind says is wrong with it (`Kind.sanity`), on the cases as graded
+    under the grader's seed."""
+    from . import kinds
+    from .checks import Context, case_runs
 
-    problems = []
     solution = grader.solution(spec)
-    ctx = Context(spec, solution, "", 0, {})
-    for check in spec.checks:
-        if check.kind != "gradcheck":
-            continue
-        gradients = []
-        for case in spec.cases_for(check):
-            inputs = build_inputs(spec, case, grader.seed, solution)
-            gradients.append(ctx.numeric_gradient(check, CaseRun(case, inputs, (), (), -1)))
-        if all(np.all(np.abs(g) <= check.options["atol"]) for g in gradients):
-            problems.append(f"check {check.name!r}: the true gradient is zero on every case, so "
-                            "a function returning zeros would pass")
-    return problems
+    ctx, inputs_of = Context(spec, solution, "", 0, {}), {}
+    return [f"check {check.name!r}: {problem}" for check in spec.checks
+            for problem in kinds.get(check.kind).sanity(
+                check, case_runs(spec, check, grader.seed, solution, inputs_of), ctx)]
 
 
 def _unvaried_problems(grader, spec) -> list[str]:

@@ -345,15 +345,16 @@ def test_an_expression_nested_too_deeply_is_reported_not_a_crash(grader, spec, t
 
 
 def test_a_bug_in_one_comparison_costs_that_check_only(grader, spec, monkeypatch):
-    from grader import checks as check_kinds
-    original = check_kinds.KINDS["compare"]
+    from grader import kinds
+    compare = kinds.get("compare")
+    original = compare.judge
 
-    def broken(check, run, ctx, got):
+    def broken(check, run, ctx, outputs):
         if check.function == "scale":
             raise ValueError("a comparison the grader did not foresee")
-        return original(check, run, ctx, got)
+        return original(check, run, ctx, outputs)
 
-    monkeypatch.setitem(check_kinds.KINDS, "compare", broken)
+    monkeypatch.setattr(compare, "judge", broken)
     result, _ = grade(grader, spec, GOOD_TOTAL + "def scale(x, k):\n    return x * k\n")
     scale = checks(result)["scale"]
     assert scale.diagnosis == "grader-error" and "not your fault" in scale.message

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import COURSE, REPO
 from grader.cases import DEFAULT_SEED, build_inputs, call_args
+from grader.checks import case_runs
 from grader.cli import main
 from grader.errors import SpecError
 from test_gradescope import run_autograder
@@ -184,16 +185,16 @@ def literal(value) -> str:
     return repr(value)
 
 
-def public_answers(spec, cases_of=lambda spec, check: spec.cases_for(check)) -> dict:
-    """function → {key of the public arguments: the reference's answer}, every case."""
+def public_answers(spec) -> dict:
+    """function → {key of the public arguments: the reference's answer}, for every call
+    of every case (a case's own, and those its kind derives: monotone's raised input)."""
     solution = SOLUTIONS[spec.number]
     table = {f.name: {} for f in spec.functions}
     for check in spec.checks:
-        function = spec.function(check.function)
-        for case in cases_of(spec, check):
-            args = call_args(function, build_inputs(spec, case, DEFAULT_SEED, solution))
-            answer = getattr(solution, function.name)(*copy.deepcopy(args))
-            table[function.name][KEY["_key"](args)] = answer
+        for run in case_runs(spec, check, DEFAULT_SEED, solution, {}):
+            for call in run.calls:
+                answer = getattr(solution, check.function)(*copy.deepcopy(call.args))
+                table[check.function][KEY["_key"](call.args)] = answer
     return table
 
 

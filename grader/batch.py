@@ -663,16 +663,18 @@ def student_deadline(specs, limits) -> float:
     exercise, the longest its sandbox run may take (`run_time_bound`) and
     EXERCISE_MARGIN_SECONDS; then STUDENT_MARGIN_SECONDS. Only something stuck (a read that
     never ends, a grader bug) comes near it."""
+    from . import kinds
     from .sandbox import run_time_bound
 
     total = STUDENT_MARGIN_SECONDS
     for spec in specs:
-        calls = {}  # as Grader._plan makes them: one per function and case, the longest limit
+        calls = {}  # as Grader._plan makes them, at most: per function, case and call
         for check in spec.checks:
             timeout = check.timeout or limits.call_timeout
             for case in spec.cases_for(check):
-                key = (check.function, case.name)
-                calls[key] = max(calls.get(key, 0.0), timeout)
+                for n in range(kinds.get(check.kind).calls_per_case):
+                    key = (check.function, case.name, n)
+                    calls[key] = max(calls.get(key, 0.0), timeout)
         total += run_time_bound(limits, calls.values()) + EXERCISE_MARGIN_SECONDS
     return total
 

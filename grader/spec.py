@@ -16,7 +16,7 @@ from pathlib import Path
 from .yamlsource import LocatedDocument, load_yaml
 
 FORMAT_VERSION = 1
-SPEC_NAME = re.compile(r"^ex(\d\d)_([A-Za-z0-9_]+)\.yaml$")  # slugs like `grad_W` (DESIGN §6)
+SPEC_NAME = re.compile(r"^ex(\d\d)_([A-Za-z0-9_]+)\.yaml$")  # slugs like `grad_W` (the README's exercise table)
 
 
 @dataclass(frozen=True)

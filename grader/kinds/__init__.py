@@ -13,7 +13,8 @@ A kind is one module holding one `Kind` instance named `KIND`. Grading asks it, 
 - `calls(check, case, inputs)`: the calls of the checked function that one case needs, as
   `CaseCall`s; by default one, with the case's inputs. A call whose inputs the kind derives
   from the case's (the raised input of `monotone`) has a `key` of its own: calls with the same
-  case and key are made once, for every check that needs them.
+  case and key are made once, for every check that needs them. A kind that makes more than
+  one says so in `calls_per_case` (a batch budgets its time from it).
 - `judge(check, run, ctx, outputs)`: the verdict on one case, `None` when it passes, else a
   `grader.checks.Verdict`. `outputs` holds the part of each call's return value that the
   check's `select` names, one per call, in the order `calls` gave them. A call that raised,
@@ -25,7 +26,7 @@ A kind is one module holding one `Kind` instance named `KIND`. Grading asks it, 
 
 How to add a kind NAME: write `grader/kinds/NAME.py` with a subclass of `Kind` and
 `KIND = NameKind()`, where you write three things: its `options`, its `judge`, its `sanity`
-rule (and `calls`, only if a case needs more than one call); then add the registry line
+rule (and `calls` with `calls_per_case`, only if a case needs more than one call); then add the registry line
 `"NAME": "grader.kinds.NAME"` to `BUILTIN` below. Its docstring is its documentation for
 spec authors (see `monotone.py`). `grader.checks` holds what a kind uses: `Verdict`,
 `Context` (the reference outputs, the catalogued mistakes, a cache), `select`,
@@ -104,6 +105,9 @@ class Kind:
 
     name: str = ""  #: the spec's `kind:` value
     options: dict = {}  #: field → Option (a class constant: never mutated)
+    #: the most calls `calls` returns for one case (a batch's time budget counts them
+    #: without building the cases: that needs the solution module)
+    calls_per_case: int = 1
 
     def solution_names(self, check: Check) -> list[tuple[str, str]]:
         """(option, function name) pairs: what the solution module must define for `check`."""

@@ -47,6 +47,7 @@ WRONG_SHAPE = ("on case {case!r} the reference's output has shape {got}, not the
 
 class Monotone(Kind):
     name = "monotone"
+    calls_per_case = 2  # f(x), f(x')
     options = {
         "input": Option(str, doc="the input raised: a number or a numeric array",
                         parameter=True),

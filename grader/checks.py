@@ -25,6 +25,11 @@ from .cases import build_inputs, call_args, summarize
 from .results import CheckResult, Evidence
 from .spec import Case, Check, Spec
 
+#: a changed input whose every entry moved by at most this many units in its last place was
+#: put back by arithmetic (x + h − 2h + h), not left perturbed
+LAST_BITS_ULPS = 4
+MAX_OTHER_CALLS = 24  #: other calls of a function a diagnosis is held against
+
 
 @dataclass
 class CallRun:
@@ -70,11 +75,23 @@ def case_runs(spec: Spec, check: Check, seed: int, solution, built: dict) -> lis
 
 
 @dataclass
+class Mutation:
+    """An input a call left changed: its name and, when only its last bits changed (an entry
+    put back by arithmetic), the first such entry's index, value before and after."""
+
+    arg: str
+    index: tuple | None = None
+    before: float | None = None
+    after: float | None = None
+
+
+@dataclass
 class Verdict:
     message: str
     diagnosis: str | None = None
     hint: int | None = None
     evidence: Evidence | None = None
+    composed: bool = False  #: see `diagnose.Diagnosis.composed`
 
 
 class Context:
@@ -89,6 +106,12 @@ class Context:
         # student graded with the same spec and seed
         self._cache = {} if cache is None else cache
         self._mutated: dict = {}
+        #: function → the check that an input left changed costs (the first one that saw it)
+        self.charged_mutation: dict[str, str] = {}
+        #: function → its calls seen so far (by call key): a diagnosis must not be
+        #: contradicted by what the student's function did on its other cases
+        self.calls_seen: dict[str, dict] = {}
+        self._calls_memo: dict = {}
 
     def cached(self, key: tuple, compute):
         """`compute()`, once per key for every student graded with this spec and seed: the
@@ -104,23 +127,125 @@ class Context:
         return self.cached(("reference", name, call.key),
                            lambda: getattr(self.solution, name)(*copy.deepcopy(call.args)))
 
-    def mistakes(self, check: Check, call: CallRun):
-        """(mistake, thunk) pairs; the thunk computes the mistake's selected output."""
-        pairs = []
+    def mistakes(self, check: Check, call: CallRun) -> list:
+        """The catalogued mistakes of the checked function, as `diagnose.Candidate`s
+        computing the part of the output the check selects, on `call`."""
+        found = []
         for mistake in self.spec.mistakes:
             if mistake.function == check.function:
                 wrong = getattr(self.solution, mistake.solution_attr)
-                pairs.append((mistake, lambda wrong=wrong: select(
-                    wrong(*copy.deepcopy(call.args)), check.select)[1]))
+                for form, function in _forms(mistake, wrong):
+                    found.append(diagnose.Candidate(
+                        form, self._computing(function, check.select, call), _knobs(function)))
+        return found
+
+    def candidates(self, check: Check, call: CallRun, found) -> list:
+        """Every wrong formula a failing value of `call` may be (`diagnose.Candidate`), each
+        able to say what it gives on the function's other calls: the function's own
+        mistakes; the mistakes of every other function with the same parameters whose
+        reference gives the same quantity (the whole value the check selects, or the entry
+        where it differs, `found.path`); the reference with a numeric input left out."""
+        others = self._other_calls(check, call)
+        candidates = self.mistakes(check, call)
+        for candidate in candidates:
+            candidate.on_others = [self._computing(candidate.produce.wrong, check.select, other)
+                                   for other in others]
+        candidates += self._borrowed(check, call, found, others)
+        candidates += self._left_out(check, call, others)
+        return candidates
+
+    def others(self, check: Check, call: CallRun) -> list:
+        """(got, expected) of the check's selection on the function's other calls seen so far
+        (this check's cases and those of the function's earlier checks)."""
+        pairs = []
+        for other in self._other_calls(check, call):
+            pairs.append((select(other.outcome.value, check.select)[1],
+                          select(self.reference(check, other), check.select)[1]))
         return pairs
 
-    def mutated_arg(self, call: CallRun) -> str | None:
-        """The first input array the call left changed (checked once per call)."""
+    def _other_calls(self, check: Check, call: CallRun) -> list:
+        key = ("others", check.name, call.key)
+        if key not in self._calls_memo:
+            keep = []
+            for other in self.calls_seen.get(check.function, {}).values():
+                if other.key == call.key or other.outcome is None or \
+                        other.outcome.status != "ok" or not select(other.outcome.value,
+                                                                   check.select)[0]:
+                    continue
+                try:
+                    self.reference(check, other)
+                except Exception:  # a reference that does not apply to that call's inputs
+                    continue
+                keep.append(other)
+            self._calls_memo[key] = keep[:MAX_OTHER_CALLS]
+        return self._calls_memo[key]
+
+    def _computing(self, function, path, call: CallRun, replace: dict | None = None):
+        """(**knobs) → the part at `path` of `function` called with `call`'s arguments (with
+        the inputs in `replace` replaced)."""
+        def compute(**knobs):
+            args = copy.deepcopy(call.args)
+            if replace:
+                args = tuple(replace.get(name, value) for name, value in zip(call.arg_names, args))
+            return select(function(*args, **knobs), path)[1]
+        compute.wrong = function
+        return compute
+
+    def _borrowed(self, check, call, found, others) -> list:
+        from .compare import same
+
+        params = self.spec.function(check.function).params
+        expected = select(self.reference(check, call), check.select)[1]
+        borrowed = []
+        for name in dict.fromkeys(m.function for m in self.spec.mistakes):
+            if name == check.function or self.spec.function(name).params != params:
+                continue
+            theirs = self.cached(("reference", name, call.key),
+                                 lambda name=name: getattr(self.solution, name)(
+                                     *copy.deepcopy(call.args)))
+            leaf = not same(theirs, expected, 1e-12, 0.0)
+            if leaf and not (found.path and same(theirs, found.expected, 1e-12, 0.0)):
+                continue
+            for mistake in self.spec.mistakes:
+                if mistake.function == name:
+                    wrong = getattr(self.solution, mistake.solution_attr)
+                    borrowed.append(diagnose.Candidate(
+                        diagnose.Borrowed(mistake, name), self._computing(wrong, (), call),
+                        _knobs(wrong), tier=1, leaf=leaf,
+                        on_others=[None if leaf else self._computing(wrong, (), other)
+                                   for other in others]))
+        return borrowed
+
+    def _left_out(self, check, call, others) -> list:
+        reference = getattr(self.solution, check.options.get("reference") or check.function)
+        found = []
+        for name, value in zip(call.arg_names, call.args):
+            array = _float_input(value)
+            if array is None:
+                continue
+            for neutral in (0.0, 1.0):
+                if np.all(array == neutral):
+                    continue
+                replace = {name: _filled(value, neutral)}
+                found.append(diagnose.Candidate(
+                    diagnose.LeftOut(check.function, name, neutral),
+                    self._computing(reference, check.select, call, replace), tier=2,
+                    on_others=[self._computing(reference, check.select, other,
+                                               {name: _filled(dict(zip(other.arg_names,
+                                                                       other.args)).get(name),
+                                                              neutral)})
+                               for other in others]))
+        return found
+
+    def mutated_arg(self, call: CallRun) -> Mutation | None:
+        """The first input the call left changed, and how (checked once per call)."""
         key = id(call.outcome)
         if key not in self._mutated:
             pairs = zip(call.arg_names, call.args, call.outcome.args_after or [])
-            self._mutated[key] = next((name for name, before, after in pairs
-                                       if _is_data(before) and not _unchanged(before, after)), None)
+            self._mutated[key] = next((Mutation(name, *_last_bits(before, after))
+                                       for name, before, after in pairs
+                                       if _is_data(before) and not _unchanged(before, after)),
+                                      None)
         return self._mutated[key]
 
     def timeout(self, check: Check) -> float:
@@ -130,6 +255,10 @@ class Context:
 def run_check(check: Check, runs: list[CaseRun], ctx: Context) -> CheckResult:
     kind = kinds.get(check.kind)
     failures = []
+    seen = ctx.calls_seen.setdefault(check.function, {})
+    for run in runs:  # a diagnosis must hold on every case, not only the first that fails
+        for call in run.calls:
+            seen.setdefault(call.key, call)
     for run in runs:
         try:
             verdict = _call_problem(check, run, ctx) or _judge(kind, check, run, ctx)
@@ -144,6 +273,7 @@ def run_check(check: Check, runs: list[CaseRun], ctx: Context) -> CheckResult:
         run, verdict = failures[0]
         result.message = f"case '{run.case.name}': {verdict.message}"
         result.diagnosis, result.hint = verdict.diagnosis, verdict.hint
+        result.composed = verdict.composed
         result.evidence = verdict.evidence or evidence(run)
         result.failed_cases = [r.case.name for r, _ in failures]
     return result
@@ -159,12 +289,21 @@ def _grader_error(check, run, exc) -> Verdict:
 
 
 def _judge(kind, check, run, ctx) -> Verdict | None:
-    """The kind's verdict on the part of each call's output that the check selects."""
+    """The kind's verdict on the part of each call's output that the check selects. A value
+    the student's process could not send back (`sandbox.Unsupported`: an object, a generator)
+    is reported here, for every kind, by what it was: no kind has to handle it."""
+    from .compare import holds_unsupported, mismatch
+
     outputs = []
     for call in run.calls:
         ok, got, problem = select(call.outcome.value, check.select)
         if not ok:
             return Verdict(problem, "wrong-shape", evidence=evidence(run, call))
+        if holds_unsupported(got):
+            expected = select(ctx.reference(check, call), check.select)[1]
+            found = mismatch(got, expected, 0.0, 0.0)
+            if found is not None:
+                return value_verdict(check, run, ctx, got, expected, found, 0.0, 0.0, call)
         outputs.append(got)
     return kind.judge(check, run, ctx, outputs)
 
@@ -192,9 +331,11 @@ def _one_call_problem(check, run, call, ctx) -> Verdict | None:
         shown = evidence(run, call)
         shown.trace = (outcome.exception or {}).get("lines", [])
         return Verdict(found.message, found.id, found.hint, shown)
-    name = ctx.mutated_arg(call)
-    if name:
-        found = diagnose.of_mutation(check.function, name)
+    changed = ctx.mutated_arg(call)
+    # Fair credit: an input left changed costs the function the points of one check (the
+    # first that sees it); its other checks judge the values it returned, as for any function
+    if changed and ctx.charged_mutation.setdefault(check.function, check.name) == check.name:
+        found = diagnose.of_mutation(check.function, changed)
         return Verdict(found.message, found.id, None, evidence(run, call))
     return None
 
@@ -223,14 +364,15 @@ def value_verdict(check, run, ctx, got, expected, found, rtol, atol, call=None) 
     catalogued mistake, a transpose, ...), with the evidence."""
     call = call or run.calls[0]
     batch = _batch_sizes(run)
-    found_d = diagnose.of_value(got, expected, found, check.function, ctx.mistakes(check, call),
-                                batch, rtol, atol)
+    found_d = diagnose.of_value(got, expected, found, check.function,
+                                ctx.candidates(check, call, found), batch, rtol, atol,
+                                ctx.others(check, call), call.inputs)
     where = f"in {check.function}(…){found.path}: " if found.path else ""
     message = where + (found_d.message if found_d else found.text)
     shown = evidence(run, call)
     shown.expected, shown.got, shown.worst_index = found.expected, found.got, found.worst_index
     return Verdict(message, found_d.id if found_d else None, found_d.hint if found_d else None,
-                   shown)
+                   shown, bool(found_d and found_d.composed))
 
 
 def evidence(run, call=None) -> Evidence:
@@ -248,8 +390,59 @@ def _batch_sizes(run) -> set:
     return sizes
 
 
+def _forms(mistake, wrong) -> list[tuple]:
+    """(mistake, function) for the mistake's function and each other way of writing the same
+    mistake that the solution module lists in its `forms` attribute (description →
+    function): each is the same mistake, its description added to the message."""
+    forms = [(mistake, wrong)]
+    for description, function in (getattr(wrong, "forms", None) or {}).items():
+        forms.append((diagnose.Form(mistake, description), function))
+    return forms
+
+
+def _knobs(wrong) -> dict:
+    """A mistake's own parameters (keyword-only, with a number as default: the step it
+    hard-codes, ...) → the values tried: the default, then 10⁻², 10⁻¹, 10, 10² times it."""
+    import inspect
+
+    knobs = {}
+    for parameter in inspect.signature(wrong).parameters.values():
+        default = parameter.default
+        if parameter.kind is parameter.KEYWORD_ONLY and isinstance(default, float):
+            knobs[parameter.name] = [default] + [default * 10.0 ** k for k in (-2, -1, 1, 2)]
+    return knobs
+
+
+def _float_input(value):
+    """A float input (a number or a float array) as an array, else None."""
+    if isinstance(value, float):
+        return np.asarray(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size:
+        return value
+    return None
+
+
+def _filled(value, neutral: float):
+    return np.full_like(value, neutral) if isinstance(value, np.ndarray) else neutral
+
+
 def _is_data(value) -> bool:
     return isinstance(value, (np.ndarray, list, dict))
+
+
+def _last_bits(before, after) -> tuple:
+    """(index, before, after) of the first changed entry when `after` differs from the float
+    array `before` only by rounding (each entry within a few units in its last place, as
+    x + h − 2h + h leaves it), else ()."""
+    if not (isinstance(before, np.ndarray) and isinstance(after, np.ndarray)
+            and before.dtype.kind == "f" and after.shape == before.shape
+            and np.all(np.isfinite(before)) and np.all(np.isfinite(after))):
+        return ()
+    ulps = np.abs(after.astype(np.float64) - before) / np.spacing(np.abs(before).astype(before.dtype))
+    if not np.all(ulps <= LAST_BITS_ULPS):
+        return ()
+    index = tuple(int(i) for i in np.argwhere(after != before)[0])
+    return index, float(before[index]), float(after[index])
 
 
 def _unchanged(before, after) -> bool:

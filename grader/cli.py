@@ -129,14 +129,18 @@ def cmd_exercise(args) -> int:
     from .grading import Grader  # imports numpy; the sandbox forks before anything else loads
     from .course import find_course
     from .reader import read_submission
+    from .report import CommandOptions
     from .workspace import Workspace
 
     course = find_course()
     if args.file is not None and args.which == "all":
         raise GradewiseError("--file grades one exercise: give its number, not 'all'")
     specs = course.specs() if args.which == "all" else [course.find(args.which)]
+    _check_file_option(args.file, specs[0])
     numbers = course.numbers()
     workspace = Workspace.locate(args.workspace)
+    if args.file is None:
+        _announce_new_workspace(workspace, args)
     results, created = [], []
     with Grader(course, seed=args.seed) as grader:
         for spec in specs:
@@ -153,11 +157,34 @@ def cmd_exercise(args) -> int:
     if args.json:
         print(find("exercise", "json").render(shown))
     else:
+        options = CommandOptions(args.file, args.workspace, args.seed)
         _console(args).print(find("exercise", "terminal").render(shown, numbers=numbers,
-                                                                created=created))
+                                                                created=created,
+                                                                options=options))
     if args.strict and not all(r.full_marks for r in results):
         return EXIT_NOT_FULL
     return EXIT_OK
+
+
+def _check_file_option(path: Path | None, spec) -> None:
+    """`--file` names a file: a folder is said to be one (with the file it may hold)."""
+    if path is None or not path.is_dir():
+        return
+    inside = next((p for p in (path / f"{spec.stem}.py", path / f"{spec.stem}.ipynb")
+                   if p.is_file()), None)
+    also = f" (it holds {inside}: `--file {inside}`)" if inside else ""
+    raise GradewiseError(f"--file {path} is a folder{also}: give the .py or .ipynb file to "
+                         f"grade, or --workspace {path} to grade {spec.stem}.py there")
+
+
+def _announce_new_workspace(workspace, args) -> None:
+    """A workspace named by --workspace (or $GRADEWISE_WORKSPACE) that does not exist yet is
+    announced before it is created: a typo must not silently start an empty one."""
+    if workspace.root.exists() or not (args.workspace or os.environ.get("GRADEWISE_WORKSPACE")):
+        return
+    print(f"Note: there is no workspace {workspace.root} yet, so it is created now (if you "
+          "meant an existing one, check the spelling of --workspace or $GRADEWISE_WORKSPACE).",
+          file=sys.stderr)
 
 
 def _record(workspace, result):
@@ -284,18 +311,22 @@ def _register_watch(sub, common):
 def cmd_watch(args) -> int:
     from .grading import Grader  # imports numpy; the sandbox forks before anything else loads
     from .course import find_course
-    from .report import exercise_renderable
+    from .report import CommandOptions, exercise_renderable
     from .watch import WATCHING, watch
     from .writers import find
     from .workspace import Workspace
 
     course = find_course()
     spec = course.find(args.which)
+    _check_file_option(args.file, spec)
     numbers = course.numbers()
     workspace = Workspace.locate(args.workspace)
+    if args.file is None:
+        _announce_new_workspace(workspace, args)
     path = args.file or workspace.file(spec)
     created = args.file is None and workspace.ensure_stub(spec)
     console = _console(args)
+    options = CommandOptions(args.file, args.workspace, args.seed)
 
     def show(result):
         nonlocal created
@@ -306,7 +337,7 @@ def cmd_watch(args) -> int:
         else:
             if console.is_terminal:
                 console.clear()
-            console.print(exercise_renderable(result, numbers, created))
+            console.print(exercise_renderable(result, numbers, created, options=options))
             console.print(f"[dim]{WATCHING.format(file=path)}[/]")
             created = False
         sys.stdout.flush()

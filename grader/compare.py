@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .sandbox import Unsupported
+from .values import difference_text, distinct
 
 
 @dataclass
@@ -129,7 +130,8 @@ def _values(got, expected, rtol, atol, path):
         index = tuple(int(i) for i in np.argwhere(bad_finite)[0])
         return Mismatch("non-finite", path, expected, got,
                         f"got {got[index] if index else got} where {_num(expected[index] if index else expected)} "
-                        "was expected", index, float("inf"))
+                        "was expected" + (f" at index {index}" if index else ""), index,
+                        float("inf"))
     close = np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
     if np.all(close):
         return None
@@ -139,14 +141,30 @@ def _values(got, expected, rtol, atol, path):
     index = tuple(int(i) for i in index)
     count = int(np.size(close) - np.count_nonzero(close))
     where = f" at index {index}" if index else ""
+    shown_expected, shown_got = distinct(expected[index], got[index])
     return Mismatch("values", path, expected, got,
                     f"{count} of {np.size(close)} values differ; worst{where}: expected "
-                    f"{_num(expected[index])}, got {_num(got[index])}", index, float(error[index]))
+                    f"{shown_expected}, got {shown_got} "
+                    f"({difference_text(expected[index], got[index])})", index,
+                    float(error[index]))
 
 
 def relative_error(a, b):
     """|a−b| / max(1e-8, |a|+|b|), elementwise (the lecture's gradient-check measure)."""
     return np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
+
+
+def holds_unsupported(value, depth: int = 0) -> bool:
+    """Whether `value` is, or holds (in a tuple, list or dict), a value the student's process
+    could not send back as plain data (`sandbox.Unsupported`)."""
+    if isinstance(value, Unsupported):
+        return True
+    if depth > 20:
+        return False
+    if isinstance(value, dict):
+        value = list(value.values())
+    return isinstance(value, (tuple, list)) and \
+        any(holds_unsupported(v, depth + 1) for v in value[:1000])
 
 
 def same(got, expected, rtol=1e-7, atol=1e-9) -> bool:

@@ -7,11 +7,15 @@ answer on the same inputs, and a student output that matches it names the miscon
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from .compare import Mismatch, as_float_array, same
+from .readings import (BETTER, FLOAT32, FLOAT64_ROUNDING, MATCH, distance, has_float32,
+                       transforms)
 from .values import noun
 
 TEMPLATES = {
@@ -36,12 +40,30 @@ TEMPLATES = {
                     "somewhere (ŷ − y vs y − ŷ, a dropped minus in −log, ...).",
     "scaled-by-n": "your result is {factor} times the expected one: {how} over the "
                    "{n} examples of the batch?",
-    "non-finite": "`{function}` returned {bad} where a finite number was expected: an "
-                  "overflow or 0/0? (exp overflows above ≈709 in float64; log(0) = −inf)",
+    "non-finite": "`{function}` returned {bad} where a finite number was expected: {cause}",
+    "float32": "your result is computed in float32: it agrees with the expected one only to "
+               "about {digits} significant digits (relative difference {relative:.1g}), as "
+               "float32 arithmetic does. Compute in float64: `np.float64`, or "
+               "`.astype(np.float64)` (and no `dtype=np.float32`).",
     "mutated-input": "`{function}` left its input `{arg}` changed; functions must not "
                      "modify their inputs (compute `x - m`, not `x -= m`, work on a copy, and "
-                     "put back any entry you perturb).",
+                     "put back any entry you perturb). This costs the points of one check; "
+                     "the values you return are still checked everywhere else.",
+    "restored-by-arithmetic": "`{function}` left its input `{arg}` changed in its last bits: "
+                              "`{arg}{index}` came back as {after!r} instead of {before!r}. "
+                              "Restored by arithmetic: x + h − 2h + h is not exactly x in "
+                              "floating point; save the old value and assign it back "
+                              "(`old = {arg}[i]` … `{arg}[i] = old`). This costs the points of "
+                              "one check; your values are checked everywhere else.",
     "exception": "`{function}` raised {type}: {message}",
+    "borrowed": "(the same wrong numbers as a known mistake of `{source}`, which returns the "
+                "same quantity) {message}",
+    "input-left-out-zero": "your result is exactly what `{function}` gives with `{arg}` = 0: "
+                           "`{arg}` never enters your computation. Where is it added in? "
+                           "(A bias, for one, belongs inside the activation: f(Wx + b).)",
+    "input-left-out-one": "your result is exactly what `{function}` gives with every entry of "
+                          "`{arg}` = 1: the factor `{arg}` is never multiplied in (an upstream "
+                          "gradient or a weight left out of the chain rule?).",
     "timeout": "`{function}` did not finish within {seconds:g} s of computing time (or, "
                "waiting, three times that): an endless loop, or far too much work? (the "
                "other functions are still graded)",
@@ -63,6 +85,32 @@ EMPTY_FOLDER = ("Graded code runs in an empty folder, without your other files: 
                 "your functions need in the code itself (e.g. `LOGITS = np.array([...])`), and "
                 "keep code that reads files under `if __name__ == \"__main__\":` (a notebook's "
                 "scratch cells are not run).")
+#: what a catalogued mistake became under a generic transform, added to its message
+COMPOSED = {
+    "scaled": "On top of that, your result is {factor} times what this mistake alone gives: "
+              "{how}.",
+    "transposed": "On top of that, your result is transposed (shape {got_shape}).",
+    "negated": "On top of that, its sign is flipped.",
+    "reshaped": "On top of that, your result has shape {got_shape} instead of "
+                "{expected_shape}.",
+    "float32": "On top of that, it is computed in float32 (it agrees only to about 7 digits): "
+               "compute in float64.",
+}
+COMPOSED_SCALE = {True: "the sum divided by N once too few (a sum where a mean over the {n} "
+                        "examples is taken)",
+                  False: "divided by N = {n} once too often"}
+EXP_OVERFLOW = 709.0  #: exp(x) is inf in float64 beyond this
+NON_FINITE_CAUSE = {
+    "overflow": "with inputs as large as {largest:g}, exp overflows to inf (above ≈709 in "
+                "float64), and inf − inf or inf/inf is NaN: subtract the maximum first. (A "
+                "probability that underflows to 0 gives NaN too, in 0 · log 0.)",
+    "nan": "no input is large enough to overflow exp, so the NaN most likely comes from "
+           "0 · log 0 = 0 · (−inf) (a probability that underflowed to 0), 0/0 or inf − inf: "
+           "is a log or a division applied to a value that can be 0?",
+    "inf": "no input is large enough to overflow exp, so the inf most likely comes from "
+           "log(0) = −inf or a division by 0: is a log or a division applied to a value that "
+           "can be 0?",
+}
 JACOBIAN_FORM_WHY = {
     True: "the shape convention says a gradient has the shape of its parameter, so drop "
           "the extra axis (a (1, n) Jacobian row becomes the (n,) gradient).",
@@ -76,6 +124,9 @@ class Diagnosis:
     id: str
     message: str
     hint: int | None = None
+    #: a catalogued mistake under a generic transform: a weaker reading than a failing
+    #: function that the checked one calls (`blame_callees`)
+    composed: bool = False
 
 
 def of_outcome(outcome, function: str, file: str, timeout: float) -> Diagnosis:
@@ -160,10 +211,11 @@ def blame_callees(checks, source: str, mistakes) -> None:
     for mistake in mistakes:
         own_mistakes.setdefault(mistake.function, set()).add(mistake.id)
     calls = functions_called(source)
-    keep = {"not-implemented", "missing-function", "mutated-input", "uses-failing-function"}
+    keep = {"not-implemented", "missing-function", "mutated-input", "uses-failing-function",
+            "float32"}  # float32 in a caller is its own to fix, whatever its callees do
     for check in checks:
         if check.passed or check.diagnosis in keep or \
-                check.diagnosis in own_mistakes.get(check.function, ()):
+                check.diagnosis in own_mistakes.get(check.function, ()) and not check.composed:
             continue
         callees = sorted((calls.get(check.function, set()) & failing) - {check.function})
         trace = check.evidence.trace if check.evidence else []
@@ -178,15 +230,25 @@ def blame_callees(checks, source: str, mistakes) -> None:
                 function=check.function, callee=callees[0])
 
 
-def of_mutation(function: str, arg: str) -> Diagnosis:
+def of_mutation(function: str, changed) -> Diagnosis:
+    """`changed`: a `grader.checks.Mutation` (or the argument's name). The id is
+    `mutated-input` either way; the message says when only the last bits changed."""
+    arg = getattr(changed, "arg", changed)
+    if getattr(changed, "index", None) is not None:
+        index = "[" + ", ".join(map(str, changed.index)) + "]"
+        return Diagnosis("mutated-input", TEMPLATES["restored-by-arithmetic"].format(
+            function=function, arg=arg, index=index, before=changed.before,
+            after=changed.after))
     return Diagnosis("mutated-input", TEMPLATES["mutated-input"].format(function=function, arg=arg))
 
 
 def of_exception_mistake(exception: dict | None, mistakes) -> Diagnosis | None:
-    """A student exception that a known wrong formula raises too (e.g. no keepdims → broadcast)."""
+    """A student exception that a known wrong formula raises too (e.g. no keepdims → broadcast).
+    `mistakes`: `Candidate`s or (mistake, thunk) pairs."""
     if not exception:
         return None
-    for mistake, produce in mistakes:
+    for mistake, produce in ((c.mistake, c.produce) if isinstance(c, Candidate) else c
+                             for c in mistakes):
         try:
             produce()
         except Exception as exc:  # the mistake is expected to fail on this case
@@ -195,23 +257,227 @@ def of_exception_mistake(exception: dict | None, mistakes) -> Diagnosis | None:
     return None
 
 
+@dataclass
+class Candidate:
+    """A wrong formula that a student's value may be: a catalogued mistake of the checked
+    function (tier 0) or of another function that returns the same quantity (tier 1), or
+    the reference computed with an input left out (tier 2, tried after the generic readings).
+
+    `produce(**knobs)` computes it on the failing case; `knobs` maps each of the mistake's
+    own parameters (a step it hard-codes, ...) to the values tried, the default first.
+    `leaf`: compared with the first difference found (a dict's entry), not the whole value.
+    `on_others`: per other case of the function (`of_value`'s `others`), a function of the
+    knobs computing it there, or None."""
+
+    mistake: object  #: has `id`, `message` (a template of the knobs), `hint`
+    produce: Callable
+    knobs: dict = field(default_factory=dict)
+    tier: int = 0
+    leaf: bool = False
+    on_others: list = field(default_factory=list)
+
+
+class Borrowed:
+    """A catalogued mistake of another function `source` that returns the same quantity:
+    the same wrong numbers get the same diagnosis, saying where it comes from."""
+
+    def __init__(self, mistake, source: str):
+        self.id, self.hint = mistake.id, mistake.hint
+        self.message = TEMPLATES["borrowed"].format(source=source, message=mistake.message)
+
+
+class Form:
+    """Another way of writing a catalogued mistake (its solution function's `forms`)."""
+
+    def __init__(self, mistake, description: str):
+        self.id, self.hint = mistake.id, mistake.hint
+        self.message = f"{mistake.message.rstrip()} (Here: {description}.)"
+
+
+class LeftOut:
+    """The reference computed with the input `arg` set to `value` (0: never added in; 1:
+    never multiplied in): the student's code does not use that input."""
+
+    def __init__(self, function: str, arg: str, value: float):
+        self.id, self.hint = "input-left-out", None
+        self.message = TEMPLATES["input-left-out-" + ("zero" if value == 0 else "one")].format(
+            function=function, arg=arg)
+
+
+@dataclass
+class _Match:
+    distance: float
+    order: tuple
+    candidate: Candidate
+    knobs: dict
+    value: object  #: the candidate's value (after the transform, when there is one)
+    base: object = None  #: before the transform
+
+
 def of_value(got, expected, found: Mismatch, function: str, mistakes, batch_sizes,
-             rtol: float, atol: float) -> Diagnosis | None:
-    """Why `got` differs from `expected`; `mistakes` pairs each known mistake with a thunk
-    computing its (selected) output on the same inputs."""
+             rtol: float, atol: float, others=(), inputs=None) -> Diagnosis | None:
+    """Why `got` differs from `expected`, or None when nothing explains it.
+
+    `mistakes`: `Candidate`s (or (mistake, thunk) pairs); `others`: (got, expected) of the
+    same function on its other cases, where a diagnosis must not be contradicted; `inputs`:
+    the case's inputs (to tell where a NaN comes from). The reading that matches best wins,
+    in this order: float32 rounding of the right answer (unless a mistake matches far
+    better), a mistake as it is, a generic reading of the expected value (transposed,
+    negated, scaled by N, Jacobian form), an input left out, a mistake under a generic
+    transform, then what the value is (non-finite, the wrong type)."""
     if got is None:
         return Diagnosis("returned-none", TEMPLATES["returned-none"].format(function=function))
-    loose = dict(rtol=max(rtol, 1e-6), atol=max(atol, 1e-9))
-    for mistake, produce in mistakes:
-        try:
-            wrong = produce()
-        except Exception:  # a mistake formula may not apply to this case at all
-            continue
-        if same(got, wrong, **loose):
-            return Diagnosis(mistake.id, mistake.message, mistake.hint)
+    candidates = [c if isinstance(c, Candidate) else Candidate(c[0], c[1]) for c in mistakes]
+    computed = _computed(candidates)
+    as_is = _best(got, expected, found, [m for m in computed if m.candidate.tier < 2], others)
+    float32 = _float32(got, expected, others)
+    if float32 and (as_is is None or as_is.distance * 100 > float32[0]):
+        return Diagnosis("float32", TEMPLATES["float32"].format(
+            function=function, relative=float32[0], digits=max(1, int(-np.log10(float32[0])))))
+    if as_is:
+        return _named(as_is)
+    generic = _generic(got, expected, found, function, batch_sizes, rtol, atol)
+    if generic:
+        return generic
+    left_out = _best(got, expected, found, [m for m in computed if m.candidate.tier == 2],
+                     others)
+    if left_out:
+        return _named(left_out)
+    composed = _composed(got, expected, found, computed, batch_sizes, others)
+    if composed:
+        return composed
     if found.kind == "non-finite":
-        bad = "NaN" if np.isnan(np.asarray(found.got, dtype=float)).any() else "inf"
-        return Diagnosis("non-finite", TEMPLATES["non-finite"].format(function=function, bad=bad))
+        return _non_finite(function, found, inputs)
+    return None
+
+
+def _computed(candidates) -> list[_Match]:
+    """Each candidate computed under each setting of its knobs (a formula that does not
+    apply to the case, raising, is left out)."""
+    computed = []
+    for order, candidate in enumerate(candidates):
+        for setting in _settings(candidate.knobs):
+            try:
+                value = candidate.produce(**setting)
+            except Exception:  # a mistake formula may not apply to this case at all
+                continue
+            computed.append(_Match(np.inf, (candidate.tier, order), candidate, setting, value))
+    return computed
+
+
+def _settings(knobs: dict) -> list[dict]:
+    settings = [{}]
+    for name, values in knobs.items():
+        settings = [{**s, name: v} for s in settings for v in values]
+    return settings
+
+
+def _best(got, expected, found, computed, others, transform=None) -> _Match | None:
+    """The closest of `computed` (each after `transform`, if given) that matches `got`
+    better than the right answer does and is not contradicted on the other cases."""
+    best = None
+    for match in computed:
+        target, right = (found.got, found.expected) if match.candidate.leaf else (got, expected)
+        value = match.value if transform is None else transform(match.value, target)
+        if value is None:
+            continue
+        d = distance(target, value)
+        if d > MATCH or d * BETTER >= distance(target, right):
+            continue
+        # a function's own mistakes first; among them the closest (the step that matches)
+        if best is not None and (match.order[0], d, match.order) >= \
+                (best.order[0], best.distance, best.order):
+            continue
+        if _contradicted(match, others):
+            continue
+        best = _Match(d, match.order, match.candidate, match.knobs, value, match.value)
+    return best
+
+
+def _contradicted(match: _Match, others) -> bool:
+    """Whether the student's values on the other cases rule the reading out: a NaN where
+    it gives none, a finite value where it gives a NaN or inf, or the right answer where it
+    gives a wrong one."""
+    from .readings import nonfinite_pattern
+
+    for (got, expected), compute in zip(others, match.candidate.on_others):
+        if compute is None:
+            continue
+        try:
+            value = compute(**match.knobs)
+        except Exception:  # does not apply there: nothing to hold against it
+            continue
+        g, v = nonfinite_pattern(got), nonfinite_pattern(value)
+        if g is not None and v is not None and g.shape == v.shape and \
+                not np.array_equal(g, v, equal_nan=True):
+            return True
+        if distance(got, expected) <= MATCH and distance(value, expected) > MATCH * BETTER:
+            return True
+    return False
+
+
+def _named(match: _Match) -> Diagnosis:
+    mistake = match.candidate.mistake
+    return Diagnosis(mistake.id, fill(mistake.message, match.knobs), mistake.hint)
+
+
+def _float32(got, expected, others) -> tuple[float] | None:
+    """(relative difference,) when `got` is the right answer rounded as float32 arithmetic
+    rounds it: within `FLOAT32` of it, and either held in float32 or too far for float64
+    rounding (which the check's tolerance would have accepted)."""
+    d = distance(got, expected)
+    if not d <= FLOAT32:
+        return None
+    in_float32 = has_float32(got) or any(has_float32(g) for g, _ in others)
+    if in_float32 or d > FLOAT64_ROUNDING:
+        return (max(d, np.finfo(np.float32).eps / 2),)
+    return None
+
+
+def _composed(got, expected, found, computed, batch_sizes, others) -> Diagnosis | None:
+    """A catalogued mistake (tiers 0 and 1) under one generic transform, or computed in
+    float32; the message adds what the transform did to it."""
+    for name in ("scaled", "transposed", "negated", "reshaped"):
+        best = _best(got, expected, found, [m for m in computed if m.candidate.tier < 2],
+                     others, lambda value, target, name=name: _transformed(
+                         value, target, name, batch_sizes)[1])
+        if best:
+            target = found.got if best.candidate.leaf else got
+            fields = _transformed(best.base, target, name, batch_sizes)[0]
+            return _with_clause(best, name, fields, got, expected)
+    for match in (m for m in computed if m.candidate.tier < 2):
+        target = found.got if match.candidate.leaf else got
+        d = distance(target, match.value)
+        if FLOAT64_ROUNDING < d <= FLOAT32 and has_float32(target) and \
+                not _contradicted(match, others):
+            return _with_clause(match, "float32", {}, got, expected)
+    return None
+
+
+def _transformed(value, target, name: str, batch_sizes) -> tuple[dict, object]:
+    """(fields, value) of the transform `name` of `value` that matches `target`, else
+    ({}, None)."""
+    for kind, fields, changed in transforms(value, target, batch_sizes):
+        if kind == name and distance(target, changed) <= MATCH:
+            return fields, changed
+    return {}, None
+
+
+def _with_clause(match: _Match, transform: str, fields: dict, got, expected) -> Diagnosis:
+    named = _named(match)
+    shapes = {"got_shape": np.shape(got), "expected_shape": np.shape(expected)}
+    factor = fields.get("factor")
+    if factor is not None:
+        n = fields["n"]
+        fields = {**fields, "factor": f"{n}" if factor > 1 else f"1/{n}",
+                  "how": COMPOSED_SCALE[factor > 1].format(n=n)}
+    clause = COMPOSED[transform].format(**fields, **shapes)
+    return Diagnosis(named.id, f"{named.message.rstrip()} {clause}", named.hint, composed=True)
+
+
+def _generic(got, expected, found, function, batch_sizes, rtol, atol) -> Diagnosis | None:
+    """The generic readings of the expected value itself, and what the value is."""
+    loose = dict(rtol=max(rtol, 1e-6), atol=max(atol, 1e-9))
     g, e = found.got, found.expected
     if found.kind == "type" and isinstance(e, np.ndarray):
         array = _try_array(g)
@@ -236,6 +502,8 @@ def of_value(got, expected, found: Mismatch, function: str, mistakes, batch_size
             return _transposed(ga, ea)
         return Diagnosis("wrong-shape", TEMPLATES["wrong-shape"].format(
             function=function, got_shape=ga.shape, expected_shape=ea.shape))
+    if found.kind == "non-finite":
+        return None  # what gives the NaN is asked of the other readings first
     if ga.ndim == 2 and not same(ea, ea.T, **loose) and same(ga, ea.T, **loose):
         return _transposed(ga, ea)
     if np.any(np.abs(ea) > atol) and same(ga, -ea, **loose):
@@ -247,6 +515,41 @@ def of_value(got, expected, found: Mismatch, function: str, mistakes, batch_size
                 return Diagnosis("scaled-by-n", TEMPLATES["scaled-by-n"].format(
                     factor=f"{factor:g}" if factor >= 1 else f"1/{n}", how=how, n=n))
     return None
+
+
+def _non_finite(function: str, found: Mismatch, inputs) -> Diagnosis:
+    """A NaN or inf that no reading explains, with where it most likely comes from: an
+    overflow of exp needs an input beyond ≈709; otherwise a log or a division of 0."""
+    bad = "NaN" if np.isnan(np.asarray(found.got, dtype=float)).any() else "inf"
+    largest = _largest_input(inputs or {})
+    if largest > EXP_OVERFLOW:
+        cause = NON_FINITE_CAUSE["overflow"].format(largest=largest)
+    else:
+        cause = NON_FINITE_CAUSE["nan" if bad == "NaN" else "inf"]
+    return Diagnosis("non-finite", TEMPLATES["non-finite"].format(function=function, bad=bad,
+                                                                  cause=cause))
+
+
+def _largest_input(inputs: dict) -> float:
+    largest = 0.0
+    for value in inputs.values():
+        array = _try_array(value) if isinstance(value, (np.ndarray, float, int)) else None
+        if array is not None and array.size and np.isfinite(array).any():
+            largest = max(largest, float(np.max(np.abs(array[np.isfinite(array)]))))
+    return largest
+
+
+def fill(template: str, fields: dict) -> str:
+    """`template` with each `{name}` or `{name:spec}` whose name is in `fields` replaced
+    (other braces are left as they are: a catalogued message is text, not a format)."""
+    if not fields:
+        return template
+
+    def replace(match):
+        name, spec = match.group(1), match.group(2) or ""
+        return format(fields[name], spec) if name in fields else match.group(0)
+
+    return re.sub(r"\{(\w+)(?::([^{}]*))?\}", replace, template)
 
 
 def _transposed(ga, ea):

@@ -8,7 +8,7 @@ Everything a student wrote (names, messages, printed output, code lines) goes th
 from __future__ import annotations
 
 from .reader import line_label
-from .results import ExerciseResult, StudentResults
+from .results import ExerciseResult, StudentResults, failed_cases_text, grouped
 from .safetext import markdown_block, markdown_code, markdown_inline
 
 SHOWN_OUTPUT_LINES = 10  #: the last lines of what the student's code printed
@@ -46,19 +46,44 @@ def _exercise(r: ExerciseResult) -> list[str]:
         lines += [f"**Not graded:** {_md(r.error)}", ""]
         lines += [f"- your {line_label(place)}: {_code(code)}" for place, code in r.error_lines]
         return lines
-    for check in r.checks:
-        mark = "✓" if check.passed else "✗"
-        line = f"- {mark} {_md(check.name)} ({check.score:g} / {check.max_score:g})"
-        if not check.passed:
-            tag = f"**[{check.diagnosis}]** " if check.diagnosis else ""
-            line += f" — {tag}{_md(check.message)}"
-            if check.hint:
-                line += f" (see hint {check.hint}: `grade hint {r.exercise}`)"
-        lines.append(line)
-        trace = check.evidence.trace if check.evidence else []
-        for place, function, code in trace[-SHOWN_TRACE_LINES:]:
-            lines.append(f"  - your {line_label(place)} in {_code(function)}: {_code(code)}")
+    if r.defines_none:
+        names = ", ".join(_code(name) for name in dict.fromkeys(c.function for c in r.checks))
+        lines.append(f"**None of the functions of this exercise is in the file** ({names}): "
+                     "each must be defined at the top level, with exactly this name.")
+    else:
+        for group in grouped(r.checks):
+            lines += _group(r, group)
     if r.output:
-        shown = "\n".join(r.output.rstrip("\n").splitlines()[-SHOWN_OUTPUT_LINES:])
-        lines += ["", "Your code printed (last lines):", "", *markdown_block(shown)]
+        printed = r.output.rstrip("\n").splitlines()
+        earlier = len(printed) - SHOWN_OUTPUT_LINES
+        said = f" (the last {SHOWN_OUTPUT_LINES} lines; {earlier} earlier not shown)" \
+            if earlier > 0 else ""
+        lines += ["", f"Your code printed{said}:", "",
+                  *markdown_block("\n".join(printed[-SHOWN_OUTPUT_LINES:]))]
+    return lines
+
+
+def _group(r: ExerciseResult, group) -> list[str]:
+    """One paragraph: a line per check, then the diagnosis and the student's lines once."""
+    lines = []
+    for check in group:
+        mark = "✓" if check.passed else "✗"
+        lines.append(f"- {mark} {_md(check.name)} ({check.score:g} / {check.max_score:g})")
+    first = group[0]
+    if first.passed:
+        return lines
+    tag = f"**[{first.diagnosis}]** " if first.diagnosis else ""
+    text = f"{tag}{_md(first.message)}"
+    if first.hint:
+        text += f" (see hint {first.hint}: `grade hint {r.exercise} {first.hint}`)"
+    if len(group) == 1:
+        lines[-1] += f" — {text}"
+    else:
+        lines.append(f"  - {text}")
+    cases = failed_cases_text(group)
+    if len(group) > 1 and cases:
+        lines.append(f"  - {_md(cases)}")
+    trace = first.evidence.trace if first.evidence else []
+    for place, function, code in trace[-SHOWN_TRACE_LINES:]:
+        lines.append(f"  - your {line_label(place)} in {_code(function)}: {_code(code)}")
     return lines

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from .reader import line_label
-from .values import (KEPT_ENTRIES, ArrayExcerpt, Shown, decode, describe, encode, excerpt,
-                     window)
+from .values import (KEPT_ENTRIES, ArrayExcerpt, NumberFormat, Shown, decode, describe,
+                     difference_text, distinct, encode, excerpt, window)
 
 MAX_SHOWN_ROWS, MAX_SHOWN_COLS = 6, 8
 MAX_SHOWN_CHARACTERS = 300  #: of a value shown in words
@@ -57,6 +57,20 @@ class Evidence:
                 "got": encode(kept(self.got, self.worst_index)),
                 "trace": [list(frame) for frame in self.trace]}
 
+    def _worst_pair(self):
+        """(expected, got) at the worst entry, as numbers, when both are there and differ."""
+        pair = []
+        for value in (self.expected, self.got):
+            if isinstance(value, ArrayExcerpt):
+                value = _excerpt_entry(value, self.worst_index)
+            elif isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+                index = tuple(self.worst_index) if self.worst_index is not None else ()
+                value = value[index] if len(index) == value.ndim else None
+            if not _is_real(value):
+                return None
+            pair.append(float(value))
+        return tuple(pair) if pair[0] != pair[1] else None
+
     @classmethod
     def from_json(cls, data: dict) -> "Evidence":
         """The evidence `to_json` wrote (keys other than `case` may be missing: older files)."""
@@ -82,10 +96,19 @@ class Evidence:
         for name, summary in self.inputs:
             grid.add_row(f"  {name}", Text(summary))
         if self.expected is not None or self.got is not None:
-            grid.add_row(self.expected_label, format_value(self.expected, self.worst_index, "green"))
-            grid.add_row("got", format_value(self.got, self.worst_index, "bold red"))
-        if self.worst_index is not None and self.worst_index != ():
-            grid.add_row("worst", Text(f"index {tuple(self.worst_index)}", style="yellow"))
+            fmt = shared_format(self.expected, self.got, self.worst_index)
+            grid.add_row(self.expected_label,
+                         format_value(self.expected, self.worst_index, "bold green", fmt))
+            grid.add_row("got", format_value(self.got, self.worst_index, "bold red", fmt))
+        worst = self._worst_pair()
+        if self.worst_index is not None and self.worst_index != () or worst:
+            text = Text(f"index {tuple(self.worst_index)}" if self.worst_index else "",
+                        style="yellow")
+            if worst:
+                shown = distinct(*worst)
+                text.append(("; " if text else "") + f"{shown[0]} vs {shown[1]}, "
+                            + difference_text(*worst), style="yellow")
+            grid.add_row("worst", text)
         if self.relative_error is not None:
             grid.add_row("rel. error", Text(f"{self.relative_error:.3g}", style="yellow"))
         for place, function, code in self.trace:
@@ -108,6 +131,9 @@ class CheckResult:
     evidence: Evidence | None = None
     failed_cases: list = field(default_factory=list)
     total_cases: int = 0
+    #: the diagnosis is a catalogued mistake under a generic transform (used while grading
+    #: only, not written: see `grader.diagnose.blame_callees`)
+    composed: bool = field(default=False, compare=False, repr=False)
 
     def to_json(self) -> dict:
         return {"name": self.name, "function": self.function, "kind": self.kind,
@@ -127,7 +153,10 @@ class CheckResult:
                    list(data.get("failed_cases") or []), data.get("total_cases", 0))
 
     def __rich_console__(self, console, options):
-        from rich.padding import Padding
+        yield CheckGroup([self])
+
+    def header(self):
+        """The check's line: ✓ or ✗, its name, its points."""
         from rich.table import Table
         from rich.text import Text
 
@@ -138,23 +167,93 @@ class CheckResult:
         mark.append(self.name)
         line.add_row(mark, Text(f"{_points(self.score)}/{_points(self.max_score)}",
                                 style="green" if self.passed else "red"))
-        yield line
-        if self.passed:
+        return line
+
+
+class CheckGroup:
+    """Checks shown as one paragraph: the failing checks of one function with the same
+    diagnosis (`grouped`), each on its line, then the diagnosis, the cases and the evidence
+    once (the first check's). `same_as`: the function whose paragraph above shows the same
+    numbers, so the evidence is not repeated."""
+
+    def __init__(self, checks: list[CheckResult], same_as: str | None = None):
+        self.checks, self.same_as = checks, same_as
+
+    def __rich_console__(self, console, options):
+        from rich.padding import Padding
+        from rich.text import Text
+
+        for check in self.checks:
+            yield check.header()
+        first = self.checks[0]
+        if first.passed:
             return
-        if self.diagnosis == "not-implemented":  # the stub: nothing to show but that
+        if first.diagnosis == "not-implemented":  # the stub: nothing to show but that
             yield Padding(Text("not implemented yet", style="dim"), (0, 0, 0, 6))
             return
-        message = Text(self.message)
-        if self.diagnosis:
-            message = Text.assemble((f"[{self.diagnosis}] ", "bold yellow"), self.message)
-        if self.hint:
-            message.append(f"  (see hint {self.hint})", style="cyan")
+        message = Text(first.message)
+        if first.diagnosis:
+            message = Text.assemble((f"[{first.diagnosis}] ", "bold yellow"), first.message)
+        if self.same_as:
+            message.append(f" (the same numbers as `{self.same_as}` above)", style="dim")
+        if first.hint:
+            message.append(f"  (see hint {first.hint})", style="cyan")
         yield Padding(message, (0, 0, 0, 6))
-        if len(self.failed_cases) > 1:
-            yield Padding(Text(f"failed on {len(self.failed_cases)} of {self.total_cases} cases: "
-                               + ", ".join(self.failed_cases), style="dim"), (0, 0, 0, 6))
-        if self.evidence:
-            yield Padding(self.evidence, (0, 0, 0, 6))
+        cases = failed_cases_text(self.checks)
+        if cases:
+            yield Padding(Text(cases, style="dim"), (0, 0, 0, 6))
+        if first.evidence and not self.same_as:
+            yield Padding(first.evidence, (0, 0, 0, 6))
+
+
+def grouped(checks: list[CheckResult]) -> list[list[CheckResult]]:
+    """The checks in their order, the failing checks of one function that share a diagnosis
+    gathered at the place of the first: what a report shows as one paragraph."""
+    groups: list[list[CheckResult]] = []
+    by_key: dict = {}
+    for check in checks:
+        key = (check.function, check.diagnosis)
+        if check.passed or check.diagnosis is None:
+            groups.append([check])
+        elif key in by_key:
+            by_key[key].append(check)
+        else:
+            by_key[key] = [check]
+            groups.append(by_key[key])
+    return groups
+
+
+def failed_cases_text(checks: list[CheckResult]) -> str:
+    """"failed on 2 of 3 cases: a, b" for one check; for several, the cases named once."""
+    if len(checks) == 1:
+        check = checks[0]
+        if len(check.failed_cases) > 1:
+            return (f"failed on {len(check.failed_cases)} of {check.total_cases} cases: "
+                    + ", ".join(check.failed_cases))
+        return ""
+    names = list(dict.fromkeys(name for c in checks for name in c.failed_cases))
+    every = all(len(c.failed_cases) == c.total_cases for c in checks)
+    if not names:
+        return ""
+    scope = "every case of these checks" if every else "these cases"
+    return f"failed on {scope}: " + ", ".join(names)
+
+
+def same_evidence(a: Evidence | None, b: Evidence | None) -> bool:
+    """Whether two checks show the same case with the same expected and got values."""
+    if a is None or b is None or a.case != b.case:
+        return False
+    return _same_value(a.expected, b.expected) and _same_value(a.got, b.got)
+
+
+def _same_value(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and \
+            a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+    try:
+        return bool(a == b) and a is not None
+    except Exception:  # a comparison that does not give one bool
+        return False
 
 
 @dataclass
@@ -174,6 +273,12 @@ class ExerciseResult:
     #: while grading (a magic, a cell that does not parse), a function defined twice, ...
     notes: list[str] = field(default_factory=list)
     submitted: bool = True  #: False: no file of the student's was graded for it
+
+    @property
+    def defines_none(self) -> bool:
+        """No function of the exercise is in the file (an empty or wrong file): a report
+        says so in one line rather than once per check."""
+        return bool(self.checks) and all(c.diagnosis == "missing-function" for c in self.checks)
 
     @property
     def full_marks(self) -> bool:
@@ -321,15 +426,56 @@ def kept(value, worst_index=None):
     return Shown(value_text(value))
 
 
-def format_value(value, worst_index=None, worst_style="bold red"):
-    """A compact rich Text of an array or scalar with the worst entry highlighted."""
+def format_value(value, worst_index=None, worst_style="bold red", fmt=None):
+    """A compact rich Text of an array or scalar with the worst entry highlighted; `fmt`: a
+    `values.NumberFormat` shared with the value shown beside it (default: its own)."""
     from rich.text import Text
 
     if _is_table(value) or isinstance(value, ArrayExcerpt) and value.ndim in (1, 2):
-        return _format_array(value, worst_index, worst_style)
-    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
-        return Text(_number(value), style=worst_style)  # a scalar, as the comparison holds it
+        return _format_array(value, worst_index, worst_style, fmt or shared_format(value))
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf" or \
+            isinstance(value, (float, np.floating)):
+        # a scalar, as the comparison holds it
+        return Text((fmt or shared_format(value))(value).strip(), style=worst_style)
     return Text(value_text(value))
+
+
+def shared_format(expected, got=None, worst_index=None) -> NumberFormat:
+    """One `NumberFormat` for the numbers of `expected` and `got` as shown, with the digits
+    that tell their worst entries apart."""
+    shown = [v for v in (_shown_numbers(v, worst_index) for v in (expected, got))
+             if v is not None]
+    pair = Evidence("", expected=expected, got=got, worst_index=worst_index)._worst_pair()
+    return NumberFormat.of(*shown, worst=[pair] if pair else [])
+
+
+def _shown_numbers(value, worst_index):
+    """The numbers of `value` that `format_value` shows, as a float array, or None."""
+    if isinstance(value, ArrayExcerpt):
+        return value.values.astype(np.float64)
+    if _is_table(value):
+        rows, cols, _ = _positions(value.shape, worst_index)
+        return excerpt(value, rows, cols).values.astype(np.float64)
+    if _is_real(value) or isinstance(value, np.ndarray) and value.ndim == 0 and \
+            value.dtype.kind in "biuf":
+        return np.asarray([float(value)])
+    return None
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and \
+        not isinstance(value, (bool, np.bool_))
+
+
+def _excerpt_entry(array: ArrayExcerpt, worst_index):
+    if worst_index is None or len(worst_index) != array.ndim:
+        return None
+    r, c = (0, worst_index[0]) if array.ndim == 1 else tuple(worst_index)
+    if r not in array.rows or c not in array.cols:
+        return None
+    rows = [x for x in array.rows if x is not None]
+    cols = [x for x in array.cols if x is not None]
+    return array.values[rows.index(r), cols.index(c)]
 
 
 def value_text(value) -> str:
@@ -376,7 +522,7 @@ def _positions(shape, worst_index):
             window(cols, MAX_SHOWN_COLS, worst[1] if worst else 0), worst)
 
 
-def _format_array(array, worst_index, worst_style):
+def _format_array(array, worst_index, worst_style, fmt: NumberFormat):
     from rich.text import Text
 
     row_ids, col_ids, worst = _positions(array.shape, worst_index)
@@ -397,11 +543,11 @@ def _format_array(array, worst_index, worst_style):
             continue
         for c in col_ids:
             if c is None:
-                text.append("        …")
+                text.append(" " + "…".rjust(fmt.width))
                 continue
-            style = worst_style if worst == (r, c) else ""
-            # the leading space keeps entries apart when one fills the width (-2.675e-04)
-            text.append(f"{' ' + _number(entry(r, c)):>9}", style=style)
+            text.append(" ")
+            text.append(fmt(entry(r, c)).rjust(fmt.width),
+                        style=worst_style if worst == (r, c) else "")
         text.append("]" * (depth if r_pos == len(row_ids) - 1 else 1))
     if array.size > 1:
         text.append(f"  {tuple(array.shape)}", style="dim")

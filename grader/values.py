@@ -159,6 +159,76 @@ def noun(value) -> str:
     return f"a {type(value).__name__}"
 
 
+# -- numbers --------------------------------------------------------------------------------------
+
+def distinct(a, b, digits: int = 6) -> tuple[str, str]:
+    """a and b with `digits` significant digits, or as many more as it takes to tell them
+    apart (up to 17, where every float64 is told apart): never "expected 0.0634309, got
+    0.0634309"."""
+    a, b = float(a), float(b)
+    for shown in range(digits, 18):
+        texts = f"{a:.{shown}g}", f"{b:.{shown}g}"
+        if texts[0] != texts[1] or a == b or a != a or b != b:
+            return texts
+    return texts
+
+
+class NumberFormat:
+    """One way of writing every number of the arrays shown side by side (expected over got),
+    so that their columns line up: fixed-point with `decimals` places, scientific with
+    `decimals` digits after the point, or integers; `width`: of the widest entry."""
+
+    def __init__(self, style: str, decimals: int, width: int = 0):
+        self.style, self.decimals, self.width = style, decimals, width
+
+    def __call__(self, x) -> str:
+        x = float(x)
+        if not np.isfinite(x):
+            return "nan" if x != x else ("inf" if x > 0 else "-inf")
+        if self.style == "int":
+            return f"{x:.0f}"
+        if self.style == "fixed":
+            return f"{x:.{self.decimals}f}"
+        return f"{x:.{self.decimals}e}"
+
+    @classmethod
+    def of(cls, *arrays, worst: list = ()) -> "NumberFormat":
+        """The format for `arrays` (numbers, arrays or their entries), with as many digits as
+        it takes to tell apart each pair of numbers in `worst` (expected, got): at least 4
+        significant digits, at most 17."""
+        values = np.concatenate([np.ravel(np.asarray(a, dtype=np.float64)) for a in arrays]
+                                or [np.zeros(0)])
+        finite = values[np.isfinite(values)]
+        if finite.size and np.all(finite == np.round(finite)) and np.max(np.abs(finite)) < 1e9:
+            fmt = cls("int", 0)
+        else:
+            nonzero = np.abs(finite[finite != 0])
+            small = float(np.min(nonzero)) if nonzero.size else 1.0
+            large = float(np.max(nonzero)) if nonzero.size else 1.0
+            if 1e-3 <= small and large < 1e6:
+                fmt = cls("fixed", max(0, 3 - int(np.floor(np.log10(small)))))
+            else:
+                fmt = cls("sci", 3)
+            limit = 20 if fmt.style == "fixed" else 16
+            while fmt.decimals < limit and any(
+                    float(a) != float(b) and fmt(a) == fmt(b) for a, b in worst):
+                fmt.decimals += 1
+        fmt.width = max((len(fmt(v)) for v in values), default=1)
+        return fmt
+
+
+def difference_text(expected, got) -> str:
+    """"difference 3.2e-09, relative 5.1e-08": how far `got` is from `expected`."""
+    expected, got = float(expected), float(got)
+    absolute = abs(got - expected)
+    if not np.isfinite(absolute):
+        return "not a finite difference"
+    text = f"difference {absolute:.2g}"
+    if expected != 0 and np.isfinite(absolute):
+        text += f", relative {absolute / abs(expected):.2g}"
+    return text
+
+
 # -- JSON -----------------------------------------------------------------------------------------
 
 def encode(value):

@@ -19,6 +19,7 @@ SETTLE_SECONDS = 0.2
 
 WATCHING = "Watching {file}: save it to grade again · Ctrl-C to stop"
 GONE = "{file} is gone (renamed or deleted?): waiting for it to come back."
+MISSING = "{file} does not exist (check the path?): waiting for it to be created."
 SUMMARY = ("Stopped watching {file}: graded {count} time{s}, best {best:g}/{points:g}{verdict}.")
 
 
@@ -48,20 +49,21 @@ def watch(grader, spec, path: Path, show, record=None, max_gradings: int | None 
     from .reader import read_submission
 
     session = Session(str(path), spec.points)
-    graded, gone = None, False
+    graded, gone = _NOT_YET, False  # not None: a file missing from the start is said at once
     try:
         while max_gradings is None or session.gradings < max_gradings:
             seen = _signature(path)
             if seen == graded:
                 time.sleep(poll)
                 continue
-            time.sleep(settle)
-            if _signature(path) != seen:  # still being written
-                continue
+            if seen is not None:
+                time.sleep(settle)
+                if _signature(path) != seen:  # still being written
+                    continue
             graded = seen
             if seen is None:
                 if not gone:
-                    show(GONE.format(file=path))
+                    show((MISSING if session.gradings == 0 else GONE).format(file=path))
                 gone = True
                 continue
             gone = False
@@ -80,6 +82,9 @@ def watch(grader, spec, path: Path, show, record=None, max_gradings: int | None 
     except KeyboardInterrupt:
         pass
     return session
+
+
+_NOT_YET = object()  #: the signature of a file never looked at
 
 
 def _signature(path: Path):

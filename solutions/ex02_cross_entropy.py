@@ -94,6 +94,26 @@ def mistake_all_pairs_indexing(F, y):
     return float(-np.mean(_log_softmax(F)[:, y]))
 
 
+def _all_pairs_lse_once(F, y):
+    # the picked scores z[:, y] summed over the N × N block, the log-sum-exp once per row,
+    # shifted by each row's maximum as stable code does; averaged like the block (N²)
+    F = np.asarray(F, dtype=np.float64)
+    z = F - np.max(F, axis=1, keepdims=True)
+    log_norm = np.log(np.sum(np.exp(z), axis=1))
+    return float((np.sum(log_norm) - np.sum(z[:, y])) / len(y) ** 2)
+
+
+# other ways of writing the same mistake (the grader tries each, and each under a scaling)
+mistake_all_pairs_indexing.forms = {
+    "the log-sum-exp counted once per row, not once per pair": _all_pairs_lse_once}
+
+
+def mistake_onehot_times_log(F, y):
+    F = np.asarray(F, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(-np.mean(np.sum(_onehot(y, F.shape[1]) * np.log(_softmax(F)), axis=1)))
+
+
 def mistake_mean_over_all_entries(F, y):
     F = np.asarray(F, dtype=np.float64)
     return float(-np.mean(_onehot(y, F.shape[1]) * _log_softmax(F)))

@@ -80,6 +80,10 @@ def mistake_score_forgot_f(x, W, b, u):
     return float(u @ (W @ x + b))
 
 
+def mistake_score_forgot_bias(x, W, b, u):
+    return float(u @ _sigmoid(W @ x))
+
+
 def mistake_delta_forgot_fprime(x, W, b, u):
     return u.copy()
 

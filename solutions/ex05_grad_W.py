@@ -113,3 +113,22 @@ def mistake_grads_forgot_fprime(x, W, b, u):
     h = _sigmoid(W @ x + b)
     delta = u.copy()
     return float(u @ h), {"W": np.outer(delta, x), "b": delta, "u": h, "x": W.T @ delta}
+
+
+def mistake_grad_w_forgot_bias(x, W, b, u):
+    return np.outer(u * _sigmoid_grad(W @ x), x)
+
+
+def mistake_grad_x_forgot_bias(x, W, b, u):
+    return W.T @ (u * _sigmoid_grad(W @ x))
+
+
+def mistake_grad_u_forgot_bias(x, W, b, u):
+    return _sigmoid(W @ x)
+
+
+def mistake_grads_forgot_bias(x, W, b, u):
+    z = W @ x  # the bias never added
+    h = _sigmoid(z)
+    delta = u * _sigmoid_grad(z)
+    return float(u @ h), {"W": np.outer(delta, x), "b": delta, "u": h, "x": W.T @ delta}

@@ -56,6 +56,11 @@ def mistake_product_not_switched(x, y, z):
     return df_da, df_da + (df_db if y >= z else 0.0), (df_db if z > y else 0.0)
 
 
+def mistake_f_tie_to_both(x, y, z):
+    a, b = x + y, max(y, z)
+    return b, b + (a if y >= b else 0.0), (a if z >= b else 0.0)
+
+
 def mistake_distributor_halves(up):
     return up / 2, up / 2
 
@@ -74,6 +79,11 @@ def mistake_router_to_smaller(a, b, up):
 
 def mistake_max_distributes(a, b, up):
     return up, up
+
+
+def mistake_tie_to_both(a, b, up):
+    top = max(a, b)
+    return (up if a >= top else 0.0), (up if b >= top else 0.0)
 
 
 def mistake_tie_to_second_input(a, b, up):

@@ -62,8 +62,9 @@ def mistake_eps_not_halved(f, x, eps=1e-5):
     return 2 * _numerical_gradient(f, x, eps)
 
 
-def mistake_hardcoded_eps(f, x, eps=1e-5):
-    return _numerical_gradient(f, x, 1e-5)
+def mistake_hardcoded_eps(f, x, eps=1e-5, *, step=1e-5):
+    # `step`: the constant used instead of eps (the grader tries 1e-7 … 1e-3 around it)
+    return _numerical_gradient(f, x, step)
 
 
 def mistake_loops_over_rows(f, x, eps=1e-5):

@@ -92,6 +92,8 @@ class Verdict:
     hint: int | None = None
     evidence: Evidence | None = None
     composed: bool = False  #: see `diagnose.Diagnosis.composed`
+    #: the diagnosis to give instead, should the submission turn out to compute in float32
+    if_float32: object = None
 
 
 class Context:
@@ -112,6 +114,10 @@ class Context:
         #: contradicted by what the student's function did on its other cases
         self.calls_seen: dict[str, dict] = {}
         self._calls_memo: dict = {}
+        #: some function of the submission returned float32 values (seen so far)
+        self.float32_seen = False
+        #: (result, case, float32 diagnosis) of failed checks judged before float32 was seen
+        self.float32_pending: list = []
 
     def cached(self, key: tuple, compute):
         """`compute()`, once per key for every student graded with this spec and seed: the
@@ -259,6 +265,7 @@ def run_check(check: Check, runs: list[CaseRun], ctx: Context) -> CheckResult:
     for run in runs:  # a diagnosis must hold on every case, not only the first that fails
         for call in run.calls:
             seen.setdefault(call.key, call)
+    _look_for_float32(runs, ctx)
     for run in runs:
         try:
             verdict = _call_problem(check, run, ctx) or _judge(kind, check, run, ctx)
@@ -274,9 +281,27 @@ def run_check(check: Check, runs: list[CaseRun], ctx: Context) -> CheckResult:
         result.message = f"case '{run.case.name}': {verdict.message}"
         result.diagnosis, result.hint = verdict.diagnosis, verdict.hint
         result.composed = verdict.composed
+        if verdict.if_float32 is not None:
+            ctx.float32_pending.append((result, run.case.name, verdict.if_float32))
         result.evidence = verdict.evidence or evidence(run)
         result.failed_cases = [r.case.name for r, _ in failures]
     return result
+
+
+def _look_for_float32(runs, ctx) -> None:
+    """Float32 seen in an output of these runs makes the checks judged before it that read
+    as float32 say so (`float32_pending`): the report does not depend on the checks' order."""
+    from .readings import has_float32
+
+    if ctx.float32_seen or not any(call.outcome is not None and call.outcome.status == "ok"
+                                   and has_float32(call.outcome.value)
+                                   for run in runs for call in run.calls):
+        return
+    ctx.float32_seen = True
+    for result, case, found in ctx.float32_pending:
+        result.diagnosis, result.hint, result.composed = found.id, found.hint, False
+        result.message = f"case '{case}': {found.message}"
+    ctx.float32_pending.clear()
 
 
 def _grader_error(check, run, exc) -> Verdict:
@@ -364,15 +389,18 @@ def value_verdict(check, run, ctx, got, expected, found, rtol, atol, call=None) 
     catalogued mistake, a transpose, ...), with the evidence."""
     call = call or run.calls[0]
     batch = _batch_sizes(run)
-    found_d = diagnose.of_value(got, expected, found, check.function,
-                                ctx.candidates(check, call, found), batch, rtol, atol,
-                                ctx.others(check, call), call.inputs)
+    candidates, others = ctx.candidates(check, call, found), ctx.others(check, call)
+    found_d = diagnose.of_value(got, expected, found, check.function, candidates, batch, rtol,
+                                atol, others, call.inputs, ctx.float32_seen)
     where = f"in {check.function}(…){found.path}: " if found.path else ""
     message = where + (found_d.message if found_d else found.text)
     shown = evidence(run, call)
     shown.expected, shown.got, shown.worst_index = found.expected, found.got, found.worst_index
-    return Verdict(message, found_d.id if found_d else None, found_d.hint if found_d else None,
-                   shown, bool(found_d and found_d.composed))
+    verdict = Verdict(message, found_d.id if found_d else None,
+                      found_d.hint if found_d else None, shown, bool(found_d and found_d.composed))
+    if not ctx.float32_seen and (found_d is None or found_d.id != "float32"):
+        verdict.if_float32 = diagnose.float32_reading(got, expected, candidates, found, others)
+    return verdict
 
 
 def evidence(run, call=None) -> Evidence:
@@ -438,7 +466,9 @@ def _last_bits(before, after) -> tuple:
             and before.dtype.kind == "f" and after.shape == before.shape
             and np.all(np.isfinite(before)) and np.all(np.isfinite(after))):
         return ()
-    ulps = np.abs(after.astype(np.float64) - before) / np.spacing(np.abs(before).astype(before.dtype))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        ulps = np.abs(after.astype(np.float64) - before) / \
+            np.spacing(np.abs(before).astype(before.dtype))
     if not np.all(ulps <= LAST_BITS_ULPS):
         return ()
     index = tuple(int(i) for i in np.argwhere(after != before)[0])

@@ -315,12 +315,15 @@ class _Match:
 
 
 def of_value(got, expected, found: Mismatch, function: str, mistakes, batch_sizes,
-             rtol: float, atol: float, others=(), inputs=None) -> Diagnosis | None:
+             rtol: float, atol: float, others=(), inputs=None,
+             float32_seen: bool = False) -> Diagnosis | None:
     """Why `got` differs from `expected`, or None when nothing explains it.
 
     `mistakes`: `Candidate`s (or (mistake, thunk) pairs); `others`: (got, expected) of the
     same function on its other cases, where a diagnosis must not be contradicted; `inputs`:
-    the case's inputs (to tell where a NaN comes from). The reading that matches best wins,
+    the case's inputs (to tell where a NaN comes from); `float32_seen`: the submission
+    returned float32 somewhere (else only these values can show it). The reading that
+    matches best wins,
     in this order: float32 rounding of the right answer (unless a mistake matches far
     better), a mistake as it is, a generic reading of the expected value (transposed,
     negated, scaled by N, Jacobian form), an input left out, a mistake under a generic
@@ -330,10 +333,10 @@ def of_value(got, expected, found: Mismatch, function: str, mistakes, batch_size
     candidates = [c if isinstance(c, Candidate) else Candidate(c[0], c[1]) for c in mistakes]
     computed = _computed(candidates)
     as_is = _best(got, expected, found, [m for m in computed if m.candidate.tier < 2], others)
-    float32 = _float32(got, expected, others)
-    if float32 and (as_is is None or as_is.distance * 100 > float32[0]):
-        return Diagnosis("float32", TEMPLATES["float32"].format(
-            function=function, relative=float32[0], digits=max(1, int(-np.log10(float32[0])))))
+    float32 = _float32_if_shown(got, expected, as_is, float32_seen or has_float32(got) or any(
+        has_float32(g) for g, _ in others))
+    if float32:
+        return float32
     if as_is:
         return _named(as_is)
     generic = _generic(got, expected, found, function, batch_sizes, rtol, atol)
@@ -421,17 +424,29 @@ def _named(match: _Match) -> Diagnosis:
     return Diagnosis(mistake.id, fill(mistake.message, match.knobs), mistake.hint)
 
 
-def _float32(got, expected, others) -> tuple[float] | None:
-    """(relative difference,) when `got` is the right answer rounded as float32 arithmetic
-    rounds it: within `FLOAT32` of it, and either held in float32 or too far for float64
-    rounding (which the check's tolerance would have accepted)."""
+def float32_reading(got, expected, mistakes, found, others=()) -> Diagnosis | None:
+    """The `float32` diagnosis if `got` reads as the right answer computed in float32,
+    whether or not the submission shows float32 anywhere (`grader.checks` keeps it for the
+    case a later function does)."""
+    candidates = [c if isinstance(c, Candidate) else Candidate(c[0], c[1]) for c in mistakes
+                  if (c.tier if isinstance(c, Candidate) else 0) < 2]
+    as_is = _best(got, expected, found, _computed(candidates), others)
+    return _float32_if_shown(got, expected, as_is, True)
+
+
+def _float32_if_shown(got, expected, as_is, shown: bool) -> Diagnosis | None:
+    """`float32` when `got` is within `FLOAT32` of the right answer yet beyond float64
+    rounding, float32 is `shown` (the values are float32, or the submission's are
+    elsewhere: a float64 student off by 1e-7 has another reason), and no mistake matches far
+    better (a step hard-coded to 1e-4 is off by as little)."""
     d = distance(got, expected)
-    if not d <= FLOAT32:
+    if not (shown and FLOAT64_ROUNDING < d <= FLOAT32):
         return None
-    in_float32 = has_float32(got) or any(has_float32(g) for g, _ in others)
-    if in_float32 or d > FLOAT64_ROUNDING:
-        return (max(d, np.finfo(np.float32).eps / 2),)
-    return None
+    if as_is is not None and as_is.distance * 100 <= d:
+        return None
+    relative = max(d, np.finfo(np.float32).eps / 2)
+    return Diagnosis("float32", TEMPLATES["float32"].format(
+        relative=relative, digits=max(1, int(-np.log10(relative)))))
 
 
 def _composed(got, expected, found, computed, batch_sizes, others) -> Diagnosis | None:

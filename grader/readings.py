@@ -63,9 +63,16 @@ def numeric(value):
 
 
 def has_float32(value, depth: int = 0) -> bool:
-    """Whether `value` is or holds a float32 array or scalar (the student computed in it)."""
-    if isinstance(value, (np.ndarray, np.generic)):
-        return value.dtype == np.float32
+    """Whether `value` shows float32 arithmetic: it is or holds a float32 array or scalar, or
+    numbers that are all exactly float32 numbers (a float32 result made a Python float),
+    one of them at least not a whole number."""
+    if isinstance(value, (np.ndarray, np.generic)) and value.dtype == np.float32:
+        return True
+    a = numeric(value)
+    if a is not None:
+        finite = a[np.isfinite(a)]
+        fractional = finite[finite != np.round(finite)]
+        return bool(fractional.size) and bool(np.all(finite.astype(np.float32) == finite))
     if depth > 20:
         return False
     items = value.values() if isinstance(value, dict) else value

@@ -178,13 +178,12 @@ def _check_file_option(path: Path | None, spec) -> None:
 
 
 def _announce_new_workspace(workspace, args) -> None:
-    """A workspace named by --workspace (or $GRADEWISE_WORKSPACE) that does not exist yet is
-    announced before it is created: a typo must not silently start an empty one."""
-    if workspace.root.exists() or not (args.workspace or os.environ.get("GRADEWISE_WORKSPACE")):
+    """A workspace named by --workspace that does not exist yet is announced before it is
+    created: a typo must not silently start an empty one."""
+    if workspace.root.exists() or not args.workspace:
         return
     print(f"Note: there is no workspace {workspace.root} yet, so it is created now (if you "
-          "meant an existing one, check the spelling of --workspace or $GRADEWISE_WORKSPACE).",
-          file=sys.stderr)
+          "meant an existing one, check the spelling of --workspace).", file=sys.stderr)
 
 
 def _record(workspace, result):

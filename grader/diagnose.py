@@ -45,6 +45,10 @@ TEMPLATES = {
                "about {digits} significant digits (relative difference {relative:.1g}), as "
                "float32 arithmetic does. Compute in float64: `np.float64`, or "
                "`.astype(np.float64)` (and no `dtype=np.float32`).",
+    "float32-far": "your result is in float32 and agrees with the expected one to only {digits} "
+                   "significant digits: float32 keeps about 7, and a small step (x + eps) or "
+                   "a difference of close numbers loses most of them. Compute in float64: "
+                   "`np.float64`, or `.astype(np.float64)` (and no `dtype=np.float32`).",
     "mutated-input": "`{function}` left its input `{arg}` changed; functions must not "
                      "modify their inputs (compute `x - m`, not `x -= m`, work on a copy, and "
                      "put back any entry you perturb). This costs the points of one check; "
@@ -340,7 +344,7 @@ def of_value(got, expected, found: Mismatch, function: str, mistakes, batch_size
     if as_is:
         return _named(as_is)
     generic = _generic(got, expected, found, function, batch_sizes, rtol, atol)
-    if generic:
+    if generic and generic.id != "wrong-shape":  # a shape alone: a mistake may say more
         return generic
     left_out = _best(got, expected, found, [m for m in computed if m.candidate.tier == 2],
                      others)
@@ -349,6 +353,13 @@ def of_value(got, expected, found: Mismatch, function: str, mistakes, batch_size
     composed = _composed(got, expected, found, computed, batch_sizes, others)
     if composed:
         return composed
+    if generic:
+        return generic
+    if has_float32(got) and found.kind == "values":
+        # held in float32 and nothing else explains it: float32 lost more digits here
+        relative = distance(got, expected)
+        return Diagnosis("float32", TEMPLATES["float32-far"].format(
+            digits=max(0, int(-np.log10(relative))) if np.isfinite(relative) else 0))
     if found.kind == "non-finite":
         return _non_finite(function, found, inputs)
     return None

@@ -14,6 +14,8 @@ NEXT_STEP = {
     "start": "Open {file}: the statement is at the top. Fill in `{function}` first, then run "
              "`{grade}`.",
     "fix": "Fix `{function}` ({check}), then run `{grade}` again.{hint}",
+    "none": "Define the functions in {file} (or grade the file that has them), then run "
+            "`{grade}` again.",
     "done": "Full marks. On to exercise {next}: `{grade_next}`.",
     "last": "Full marks. That was the last exercise: `grade list{workspace}` shows where you "
             "stand.",
@@ -29,6 +31,8 @@ NOTEBOOK_NEXT_STEP = {
     "error": "Fix the problem above, run its cell, then run `check({number})` again.",
     "start": "Fill in `{function}` first, run its cell, then run `check({number})` again.",
     "fix": "Fix `{function}` ({check}), run its cell, then `check({number})` again.{hint}",
+    "none": "Define the functions in the notebook, run their cells, then `check({number})` "
+            "again.",
     "done": "Full marks. On to exercise {next}: `!grade notebook {next}` in a cell writes its "
             "notebook.",
     "last": "Full marks. That was the last exercise: `!grade list` in a cell shows where you "
@@ -54,6 +58,8 @@ def next_step(result: ExerciseResult, numbers: list[int], notebook: bool = False
         return steps["done"].format(
             next=later[0], grade_next=f"grade exercise {later[0]}{options.workspace_only}",
             **fields) if later else steps["last"].format(**fields)
+    if result.defines_none:
+        return steps["none"].format(**fields)
     failing = [c for c in result.checks if not c.passed]
     if all(c.diagnosis == "not-implemented" for c in failing):
         return steps["start"].format(function=failing[0].function, **fields)

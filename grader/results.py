@@ -27,6 +27,7 @@ from .values import (KEPT_ENTRIES, ArrayExcerpt, NumberFormat, Shown, decode, de
 
 MAX_SHOWN_ROWS, MAX_SHOWN_COLS = 6, 8
 MAX_SHOWN_CHARACTERS = 300  #: of a value shown in words
+WORST_MARK = "◂"  #: after the worst entry, in expected and got: seen without colours too
 
 
 @dataclass
@@ -541,13 +542,16 @@ def _format_array(array, worst_index, worst_style, fmt: NumberFormat):
         if r is None:
             text.append("…")
             continue
+        marked = False  # the worst entry is marked after it, in the next separator's place
         for c in col_ids:
+            text.append(WORST_MARK if marked else " ", style=worst_style if marked else "")
+            marked = worst == (r, c)
             if c is None:
-                text.append(" " + "…".rjust(fmt.width))
+                text.append("…".rjust(fmt.width))
                 continue
-            text.append(" ")
-            text.append(fmt(entry(r, c)).rjust(fmt.width),
-                        style=worst_style if worst == (r, c) else "")
+            text.append(fmt(entry(r, c)).rjust(fmt.width), style=worst_style if marked else "")
+        if marked:
+            text.append(WORST_MARK, style=worst_style)
         text.append("]" * (depth if r_pos == len(row_ids) - 1 else 1))
     if array.size > 1:
         text.append(f"  {tuple(array.shape)}", style="dim")

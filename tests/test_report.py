@@ -28,7 +28,7 @@ def test_a_failed_check_shows_case_expected_got_and_the_worst_entry(plain_env):
     assert "batch — N ≠ C" in text and "F" in text and "(4, 3) float64" in text
     assert "finite diff." in text and "rel. error   0.64" in text and "index (1, 1)" in text
     # one format for expected and got, columns aligned, the worst entry's difference told
-    assert "[[ 0.2500 0.5000]" in text and "9.0000]]  (2, 2)" in text
+    assert "[[ 0.2500 0.5000]" in text and "9.0000◂]]  (2, 2)" in text
     assert "2.0000 vs 9.0000" not in text and "2 vs 9, difference 7, relative 3.5" in text
 
 

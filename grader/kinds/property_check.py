@@ -35,7 +35,8 @@ class PropertyKind(Kind):
             return None
         text = text or check.options["describe"] or f"property {check.options['predicate']} fails"
         expected = select(ctx.reference(check, run.calls[0]), check.select)[1]
-        found = mismatch(got, expected, 1e-7, 1e-9)
+        # any difference at all may say why the property fails (float32 rounding, too)
+        found = mismatch(got, expected, 0.0, 0.0)
         verdict = value_verdict(check, run, ctx, got, expected, found, 1e-7, 1e-9) if found \
             else Verdict(text, evidence=evidence(run))
         verdict.message = f"{text}" + (f" — {verdict.message}" if verdict.diagnosis else "")

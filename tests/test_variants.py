@@ -176,6 +176,8 @@ import numpy as np
 def _canonical(value):
     if callable(value):
         return "function " + value.__name__
+    if isinstance(value, str):
+        return repr(value)
     if isinstance(value, dict):
         return "{" + ",".join(k + ":" + _canonical(value[k]) for k in sorted(value)) + "}"
     if isinstance(value, (list, tuple)):

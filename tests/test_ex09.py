@@ -9,8 +9,9 @@ import json
 import pytest
 
 from grader.cli import main
+from grader.grading import Grader
 
-from conftest import COURSE, grade_text, solution_source
+from conftest import COURSE, grade_text, mistake_source, solution_source
 
 SPEC = COURSE.find("nonlinearities")
 
@@ -97,7 +98,8 @@ def test_booleans_where_numbers_are_expected_fail_with_a_message_integers_do_not
     # a boolean hard tanh′ is no catalogued mistake: the comparison's own words say it
     hard = grade_text(grader, SPEC, OTHER_WAY.replace("np.where(np.abs(z) < 1, 1.0, 0.0)",
                                                       "np.abs(z) < 1"))
-    assert failed(hard) == {"hard tanh′ passes a gradient check", "hard tanh′(±1) = 0 at the kinks"}
+    assert failed(hard) == {"hard tanh′ passes a gradient check",
+                            "hard tanh′(±1) = 0 at the kinks"}
     message = by_name(hard)["hard tanh′(±1) = 0 at the kinks"].message
     assert "got True/False values (dtype bool)" in message and ".astype(float)" in message
     integers = grade_text(grader, SPEC, OTHER_WAY.replace("np.heaviside(z, 0.0)",
@@ -118,7 +120,8 @@ def test_collapsing_layers_in_the_wrong_order_is_named_even_when_it_raises(grade
     source = OTHER_WAY.replace("np.dot(W2, W1), np.dot(W2, b1) + b2", "W1 @ W2, W2 @ b1 + b2")
     result = grade_text(grader, SPEC, source)
     checks = by_name(result)
-    assert failed(result) == {"(W, b) = (W₂W₁, W₂b₁ + b₂)", "one linear layer does what the two did"}
+    assert failed(result) == {"(W, b) = (W₂W₁, W₂b₁ + b₂)",
+                              "one linear layer does what the two did"}
     assert checks["(W, b) = (W₂W₁, W₂b₁ + b₂)"].diagnosis == "product-reversed"
 
 
@@ -139,3 +142,15 @@ def test_a_wrong_counting_file_through_the_cli(ws, tmp_path, capsys):
     deep = checks["parameters of a deeper perceptron"]
     assert deep["diagnosis"] == "two-layer-formula"
     assert deep["failed_cases"] == ["deep-no-hidden", "deep-four-layers", "deep-five-layers"]
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_other_seeds_keep_the_reference_full_and_every_mistake_recognised(seed):
+    with Grader(COURSE, seed=seed) as grader:
+        assert grade_text(grader, SPEC, solution_source(SPEC)).score == SPEC.points
+        for mistake in SPEC.mistakes:
+            result = grade_text(grader, SPEC, mistake_source(SPEC, mistake))
+            failed = {c.name for c in result.checks if not c.passed}
+            assert failed == set(mistake.fails), mistake.id
+            assert {c.diagnosis for c in result.checks if not c.passed} <= \
+                {mistake.id, "uses-failing-function"}, mistake.id

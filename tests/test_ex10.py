@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from grader.cli import main
+from grader.grading import Grader
 
-from conftest import COURSE, grade_text, solution_source
+from conftest import COURSE, grade_text, mistake_source, solution_source
 
 SPEC = COURSE.find("softmax_window")
 TRAIN_CHECK = next(c for c in SPEC.checks if c.kind == "train")
@@ -176,3 +177,15 @@ def test_the_gradient_for_the_windows_without_the_mean_through_the_cli(ws, tmp_p
     assert check["diagnosis"] == "x-grad-without-1-over-n"
     assert "N times too large" in check["message"] and check["failed_cases"] == ["batch"]
     assert result["score"] == SPEC.points - 1.5
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_other_seeds_keep_the_reference_full_and_every_mistake_recognised(seed):
+    with Grader(COURSE, seed=seed) as grader:
+        assert grade_text(grader, SPEC, solution_source(SPEC)).score == SPEC.points
+        for mistake in SPEC.mistakes:
+            result = grade_text(grader, SPEC, mistake_source(SPEC, mistake))
+            failed = {c.name for c in result.checks if not c.passed}
+            assert failed == set(mistake.fails), mistake.id
+            assert {c.diagnosis for c in result.checks if not c.passed} <= \
+                {mistake.id, "uses-failing-function"}, mistake.id

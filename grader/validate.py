@@ -176,8 +176,9 @@ class _Checking:
     def reference_problems(self, source: str, filename: str):
         """(the reference's result, each failing check named once in the author's words)."""
         result = self.grader.grade_source(self.spec, source, filename)
-        if result.error:
-            return result, [NOT_LOADED.format(error=result.error)]
+        if result.error:  # the grader's words name the file: here, the author's own
+            error = result.error.replace("your file", f"solutions/{self.spec.solution}", 1)
+            return result, [NOT_LOADED.format(error=error)]
         failing = [c for c in result.checks if not c.passed]
         problems = [self._failure(c) for c in failing if c.diagnosis != "uses-failing-function"]
         callers = [c.name for c in failing if c.diagnosis == "uses-failing-function"]

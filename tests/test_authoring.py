@@ -210,6 +210,22 @@ def test_a_reference_that_fails_its_own_check_is_named_once_as_the_authors_error
     assert_other_exercise_grades(capsys, course)
 
 
+def test_a_reference_that_reads_the_course_when_imported_is_named(course, capsys):
+    """It loads in the parent, but student code runs without the course's files."""
+    (course / "exercises" / "data").mkdir()
+    (course / "exercises" / "data" / "k.txt").write_text("2.0\n")
+    module = course / "solutions" / "ex01_toy.py"
+    module.write_text("from pathlib import Path\n\nK = float((Path(__file__).parent.parent / "
+                      "'exercises' / 'data' / 'k.txt').read_text())\n" + module.read_text())
+    code, out = validate(capsys)
+    assert code == 1
+    assert ("ex01_toy.yaml: the reference solution could not be loaded where student code "
+            "runs (an empty folder, without the course's files: a solution reads its data in "
+            "a case's generator, never when it is imported): solutions/ex01_toy.py raised "
+            "FileNotFoundError while it was loaded (line 3)") in out
+    assert_other_exercise_grades(capsys, course)
+
+
 # -- a broken exercise is contained -------------------------------------------------------------
 
 def break_spec(course: Path) -> int:

@@ -83,12 +83,26 @@ class Course:
         name = f"_gradewise_solutions.{path.stem}"
         module_spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as exc:  # the course's own code: the author's error, not ours
+            raise GradewiseError(_not_imported(path, exc)) from None
         for index, case in enumerate(spec.cases):
             generator = getattr(module, case.generate or "", None)
             if callable(generator) and not hasattr(generator, "checked_for"):
                 setattr(module, case.generate, _checked_generator(spec, index, generator))
         return module
+
+
+def _not_imported(path: Path, exc: Exception) -> str:
+    """`solutions/x.py:12: the reference solution cannot be imported: NameError: ...`"""
+    import traceback
+
+    line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else next(
+        (f.lineno for f in reversed(traceback.extract_tb(exc.__traceback__))
+         if f.filename == str(path)), None)
+    return (f"{path}{f':{line}' if line else ''}: the reference solution cannot be imported: "
+            f"{type(exc).__name__}: {exc}")
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ def course(tmp_path, monkeypatch, plain_env):
     shutil.copy(root / "solutions" / "ex01_toy.py", root / "solutions" / "ex02_other.py")
     monkeypatch.setenv("GRADEWISE_COURSE", str(root))
     monkeypatch.setenv("GRADEWISE_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.setenv("COLUMNS", "400")  # an error on one line, its path and all
     monkeypatch.chdir(tmp_path)
     return root
 
@@ -84,7 +85,7 @@ def validate(capsys, *argv) -> tuple[int, str]:
     code = main(["validate", "--no-color", *argv])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
-    return code, " ".join((out + err).split())  # one line: rich wraps at the terminal width
+    return code, " ".join((out + err).split())
 
 
 def assert_other_exercise_grades(capsys, course: Path):
@@ -210,6 +211,24 @@ def test_a_reference_that_fails_its_own_check_is_named_once_as_the_authors_error
     assert_other_exercise_grades(capsys, course)
 
 
+@pytest.mark.parametrize("code,error", [
+    ("def broken(:\n    pass\n", "SyntaxError: invalid syntax"),
+    ("X = undefined_name + 1\n", "NameError: name 'undefined_name' is not defined"),
+])
+def test_a_solution_module_that_does_not_import_is_named_with_its_line(course, capsys, code,
+                                                                       error):
+    module = course / "solutions" / "ex01_toy.py"
+    module.write_text(module.read_text() + "\n\n" + code)
+    line = len(module.read_text().splitlines()) - code.count("\n") + 1
+    code, out = validate(capsys)
+    assert code == 1
+    assert f"{module}:{line}: the reference solution cannot be imported: {error}" in out
+    assert main(["exercise", "1", "--json"]) == 1
+    assert f"{module}:{line}: the reference solution cannot be imported" in \
+        capsys.readouterr().err
+    assert_other_exercise_grades(capsys, course)
+
+
 def test_a_reference_that_reads_the_course_when_imported_is_named(course, capsys):
     """It loads in the parent, but student code runs without the course's files."""
     (course / "exercises" / "data").mkdir()
@@ -234,9 +253,7 @@ def break_spec(course: Path) -> int:
     return line_of(path, "points: two")
 
 
-def test_grade_list_shows_a_broken_spec_with_its_error_and_the_others(course, capsys,
-                                                                      monkeypatch):
-    monkeypatch.setenv("COLUMNS", "300")  # the error on one line, path and all
+def test_grade_list_shows_a_broken_spec_with_its_error_and_the_others(course, capsys):
     line = break_spec(course)
     assert main(["list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)

@@ -65,15 +65,17 @@ def cmd_list(args) -> int:
     from .course import find_course
     from .workspace import Workspace
 
-    specs = find_course().specs()
+    listed = find_course().listing()
     progress = Workspace.locate(args.workspace).progress()
     rows = []
-    for spec in specs:
-        entry = progress.data["exercises"].get(str(spec.number), {})
-        rows.append({"exercise": spec.number, "slug": spec.slug, "title": spec.title,
-                     "points": spec.points, "best": entry.get("best"),
+    for item in listed:  # a broken spec is listed as such, with its error: not the end
+        spec, entry = item.spec, progress.data["exercises"].get(str(item.number), {})
+        rows.append({"exercise": item.number, "slug": item.slug,
+                     "title": spec.title if spec else None,
+                     "points": spec.points if spec else None, "best": entry.get("best"),
                      "attempts": entry.get("attempts", 0), "hints_shown": entry.get("hints_shown", 0),
-                     "status": _status(entry, spec.points)})
+                     "status": _status(entry, spec.points) if spec else "broken",
+                     "error": item.error or None})
     if args.json:
         _print_json(rows)
         return EXIT_OK
@@ -82,6 +84,12 @@ def cmd_list(args) -> int:
     if progress.problem:
         console.print(f"[yellow]{progress.problem}[/]")
     console.print(table)
+    from rich.text import Text
+
+    for row in rows:
+        if row["error"]:  # a Text: `checks[2].points` is no markup
+            console.print(Text.assemble((f"Exercise {row['exercise']} is broken: ", "red"),
+                                        row["error"]))
     return EXIT_OK
 
 
@@ -89,7 +97,8 @@ def _progress_table(rows: list[dict], width: int):
     from rich.table import Table
 
     columns = ["no.", "slug", "title", "pts", "best", "tries", "hints", "status"]
-    cells = [[str(row["exercise"]), row["slug"], row["title"], f"{row['points']:g}",
+    cells = [[str(row["exercise"]), row["slug"], row["title"] or "—",
+              "" if row["points"] is None else f"{row['points']:g}",
               "" if row["best"] is None else f"{row['best']:g}", str(row["attempts"]),
               str(row["hints_shown"]), row["status"]] for row in rows]
     # every column but the title keeps its width; the title gets the rest, cut with "…"
@@ -103,7 +112,7 @@ def _progress_table(rows: list[dict], width: int):
         table.add_column(column, justify="left" if column in ("slug", "title", "status") else "right",
                          no_wrap=True, max_width=room if column == "title" else None,
                          overflow="ellipsis")
-    styles = {"passed": "green", "failing": "yellow", "not started": "dim"}
+    styles = {"passed": "green", "failing": "yellow", "not started": "dim", "broken": "red"}
     for row in cells:
         table.add_row(*row[:-1], f"[{styles[row[-1]]}]{row[-1]}[/]")
     return table
@@ -380,14 +389,14 @@ def _register_batch(sub, common):
 
 
 def cmd_batch(args) -> int:
-    from .batch import BatchOptions, grade_class, parse_exercises
+    from .batch import BatchOptions, grade_class, select_exercises
     from .course import find_course
     from .writers import find
 
     if args.jobs < 0:
         raise GradewiseError("--jobs: expected a number of processes, 1 or more (0: all cores)")
     course = find_course()
-    specs = parse_exercises(args.exercises, course.specs())
+    specs = select_exercises(course, args.exercises)
     options = BatchOptions(jobs=args.jobs, seed=args.seed, limits=_limits(args),
                            resume=args.resume)
     if args.json:
@@ -472,12 +481,12 @@ def _register_gradescope(sub, common):
 
 
 def cmd_gradescope(args) -> int:
-    from .batch import parse_exercises
+    from .batch import select_exercises
     from .course import find_course
     from .gradescope import build_autograder
 
     course = find_course()
-    specs = parse_exercises(args.exercises, course.specs())
+    specs = select_exercises(course, args.exercises)
     limits = _limits(args)
     built = build_autograder(args.out, course, specs, seed=args.seed,
                              hidden_seed=args.hidden_seed, call_timeout=limits.call_timeout)

@@ -6,6 +6,7 @@ bundled in the installed package. Solutions are loaded only in the trusted paren
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -49,7 +50,19 @@ class Course:
         return [spec_number(p) for p in self.spec_paths()]
 
     def specs(self) -> list[Spec]:
+        """Every spec, in order; raises the first one's SpecError (see `listing`)."""
         return [load_spec(p) for p in self.spec_paths()]
+
+    def listing(self) -> list[Listed]:
+        """Every exercise, in order, with its spec or the error that keeps it from being read:
+        one broken spec does not hide the others."""
+        listed = []
+        for path in self.spec_paths():
+            try:
+                listed.append(Listed(path, load_spec(path)))
+            except GradewiseError as exc:
+                listed.append(Listed(path, None, str(exc)))
+        return listed
 
     def find(self, which: str) -> Spec:
         """An exercise by number (`3`, `03`) or slug (`jacobians`)."""
@@ -70,8 +83,93 @@ class Course:
         name = f"_gradewise_solutions.{path.stem}"
         module_spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as exc:  # the course's own code: the author's error, not ours
+            raise GradewiseError(_not_imported(path, exc)) from None
+        for index, case in enumerate(spec.cases):
+            generator = getattr(module, case.generate or "", None)
+            if callable(generator) and not hasattr(generator, "checked_for"):
+                setattr(module, case.generate, _checked_generator(spec, index, generator))
         return module
+
+
+def _not_imported(path: Path, exc: Exception) -> str:
+    """`solutions/x.py:12: the reference solution cannot be imported: NameError: ...`"""
+    import traceback
+
+    line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else next(
+        (f.lineno for f in reversed(traceback.extract_tb(exc.__traceback__))
+         if f.filename == str(path)), None)
+    return (f"{path}{f':{line}' if line else ''}: the reference solution cannot be imported: "
+            f"{type(exc).__name__}: {exc}")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One exercise of the course, as `grade list` shows it."""
+
+    path: Path  #: its spec's file
+    spec: Spec | None = None  #: None when the file cannot be read as a spec
+    error: str = ""  #: why not (a SpecError: file, line, field, problem)
+
+    @property
+    def number(self) -> int:
+        return spec_number(self.path)
+
+    @property
+    def slug(self) -> str:
+        return spec_slug(self.path)
+
+
+def _checked_generator(spec: Spec, index: int, generator):
+    """`generator` (a case's `generate`), raising a SpecError at the first case that names it
+    when what it returns cannot be a case's inputs: the student would be blamed otherwise."""
+    @functools.wraps(generator)
+    def generate(rng, **dims):
+        made = generator(rng, **dims)
+        problem = _generated_problem(generator.__name__, made)
+        if problem:
+            raise spec.error(("cases", index, "generate"), problem)
+        return made
+
+    generate.checked_for = spec.path
+    return generate
+
+
+def _generated_problem(name: str, made) -> str | None:
+    """What keeps `made`, returned by the generator `name`, from being a case's inputs: a
+    dict from input names to plain data (numbers, strings, numeric arrays, lists, tuples and
+    dicts of them), which is what crosses to the student's process."""
+    from .values import noun
+
+    if not isinstance(made, dict):
+        return (f"`{name}` must return a dict of the case's inputs by name "
+                f"({{'x': ..., 'W': ...}}); it returned {noun(made)}")
+    for key, value in made.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            return f"`{name}` returned the key {key!r}: the keys must be input names"
+        if not _plain(value):
+            return (f"`{name}` returned {key!r} = {noun(value)}, which cannot be handed to "
+                    "student code: numbers, strings, numeric arrays, and lists, tuples or "
+                    "dicts of them")
+    return None
+
+
+def _plain(value, depth: int = 0) -> bool:
+    import numpy as np
+
+    if depth > 20:
+        return False
+    if value is None or isinstance(value, (bool, int, float, str, np.number, np.bool_)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "biuf"
+    if isinstance(value, (list, tuple)):
+        return all(_plain(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
+    return callable(value) and getattr(value, "__module__", "") == "grader.testfuncs"
 
 
 def spec_number(path: Path) -> int:

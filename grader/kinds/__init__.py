@@ -23,6 +23,15 @@ A kind is one module holding one `Kind` instance named `KIND`. Grading asks it, 
 - `sanity(check, runs, ctx)`: what `grade validate` must point out in a check of this kind
   that grading the reference, the stub and the catalogued mistakes does not show (a gradient
   check whose true gradient is zero everywhere), as sentences; by default nothing.
+- `author_errors(check, runs, ctx)`: what the solution module gives the check that the
+  kind cannot judge with (a gradient check's `of` that returns an array, a predicate that
+  raises on the reference's own output), as (field, sentence) pairs: `grade validate`
+  reports each as a spec error at that field of the check, with the file and the line,
+  before it grades anything; by default nothing.
+- `explain_reference(check, run, ctx)`: why the reference's own output fails the check on
+  `run`'s case, in the author's words, for `grade validate` (which names the reference as
+  the cause, and never in the words a student would read); None (the default): said from
+  the check's message.
 
 How to add a kind NAME: write `grader/kinds/NAME.py` with a subclass of `Kind` and
 `KIND = NameKind()`, where you write three things: its `options`, its `judge`, its `sanity`
@@ -126,6 +135,39 @@ class Kind:
     def sanity(self, check: Check, runs: list[CaseRun], ctx: Context) -> list[str]:
         """Problems of `check` for `grade validate` (sentences; the check's name is added)."""
         return []
+
+    def author_errors(self, check: Check, runs: list[CaseRun],
+                      ctx: Context) -> list[tuple[str, str]]:
+        """(field, sentence) pairs: what the solution module gives `check` that this kind
+        cannot use; run in the trusted parent, on the reference's outputs (`ctx.reference`),
+        before anything is graded."""
+        return []
+
+    def explain_reference(self, check: Check, run: CaseRun, ctx: Context) -> str | None:
+        """Why the reference's own output fails `check` on `run`'s case, in the author's
+        words (a sentence without the case's name), or None to say it from the verdict."""
+        return None
+
+
+def raised(name: str, exc: BaseException) -> str:
+    """"`name` raised Type: message (file:line, `code`)" for a course author: the innermost
+    line of the traceback that is neither gradewise's nor an installed library's."""
+    import os
+    import traceback
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    course = os.path.join(package, "_bundled") + os.sep  # an installed course is not ours
+
+    def theirs(path):
+        path = os.path.abspath(path)
+        return (not path.startswith(package) or path.startswith(course)) \
+            and "-packages" + os.sep not in path.replace(course, "")
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if theirs(f.filename)]
+    shown = os.sep.join(os.path.abspath(frames[-1].filename).split(os.sep)[-2:]) \
+        if frames else ""  # solutions/ex03_jacobians.py
+    where = f" ({shown}:{frames[-1].lineno}, `{frames[-1].line}`)" if frames else ""
+    return f"`{name}` raised {type(exc).__name__}: {exc}{where}"
 
 
 _registered: dict[str, Kind] = {}

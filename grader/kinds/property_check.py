@@ -3,11 +3,16 @@
 `predicate(output, **case_inputs)` returns True/False or (passed, why not); `describe` is the
 message when it gives no reason. When the property fails and the output also differs from
 the reference, the difference is diagnosed as `compare` would (a catalogued mistake, ...).
+A predicate may raise on a student's output (the check then fails, saying so); one that
+raises on the reference's own output, or returns anything else than those two forms, is a
+spec error at `predicate` (`grade validate`).
 """
 
 from __future__ import annotations
 
 import copy
+
+import numpy as np
 
 from . import Kind, Option
 
@@ -40,6 +45,38 @@ class PropertyKind(Kind):
             else Verdict(text, evidence=evidence(run))
         verdict.message = f"{text}" + (f" — {verdict.message}" if verdict.diagnosis else "")
         return verdict
+
+    def author_errors(self, check, runs, ctx):
+        from ..checks import select
+        from ..values import noun
+        from . import raised
+
+        name = check.options["predicate"]
+        predicate = getattr(ctx.solution, name)
+        for run in runs:
+            try:
+                output = select(ctx.reference(check, run.calls[0]), check.select)[1]
+            except Exception:  # the reference itself fails: graded, and named, as such
+                continue
+            try:
+                answer = predicate(output, **copy.deepcopy(run.inputs))
+            except Exception as exc:
+                return [("predicate", f"{raised(name, exc)} on the reference's own output, "
+                         f"case {run.case.name!r}; a predicate is called as "
+                         f"{name}(output, **inputs) and returns True/False or (passed, message)")]
+            if not _an_answer(answer):
+                return [("predicate", f"`{name}` must return True/False or (passed, message); "
+                         f"on the reference's output for case {run.case.name!r} it returned "
+                         f"{noun(answer)}")]
+        return []
+
+
+def _an_answer(answer) -> bool:
+    booleans = (bool, np.bool_)
+    if isinstance(answer, tuple):
+        return len(answer) == 2 and isinstance(answer[0], booleans) and \
+            isinstance(answer[1], str)
+    return isinstance(answer, booleans)
 
 
 KIND = PropertyKind()

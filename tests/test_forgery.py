@@ -24,7 +24,7 @@ from grader.course import Course
 from grader.grading import Grader
 from grader.sandbox import Limits, run_time_bound
 from grader.sandbox.parent import PARENT_MEMORY_BOUND
-from test_hostile import FAST, GOOD_TOTAL, ROOT, TOY, checks, isolated, sandbox_processes
+from test_hostile import FAST, GOOD_TOTAL, ROOT, TOY, checks, sandbox_processes
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -249,7 +249,8 @@ def test_whatever_the_child_writes_the_parent_stays_within_its_memory_bound(floo
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["grown"] < PARENT_MEMORY_BOUND, report
-    assert report["seconds"] < run_time_bound(Limits(call_timeout=2.0, import_timeout=5.0), [2.0] * 4)
+    assert report["seconds"] < run_time_bound(Limits(call_timeout=2.0, import_timeout=5.0),
+                                              [2.0] * 4)
     scale, total = report["checks"]["scale"], report["checks"]["total"]
     if flood == "hoard after the end":  # the last call answered is charged
         assert scale[0] and not total[0] and total[1] == "misbehaved"

@@ -49,7 +49,7 @@ def validate_course(course=None, seed: int = 0) -> list[SpecReport]:
             try:
                 from .spec import load_spec
                 spec = load_spec(path)
-                grader.solution(spec)
+                grader.references(spec)
                 _validate_spec(grader, spec, report)
             except GradewiseError as exc:
                 report.problems.append(str(exc))
@@ -117,7 +117,7 @@ def _kind_problems(grader, spec) -> list[str]:
     from . import kinds
     from .checks import Context, case_runs
 
-    solution = grader.solution(spec)
+    solution = grader.references(spec)
     ctx, inputs_of = Context(spec, solution, "", 0, {}), {}
     return [f"check {check.name!r}: {problem}" for check in spec.checks
             for problem in kinds.get(check.kind).sanity(
@@ -129,7 +129,7 @@ def _unvaried_problems(grader, spec) -> list[str]:
     submission that only holds a table of the public answers (`grade gradescope --hidden-seed`)."""
     if grader.seed == DEFAULT_SEED:
         return []
-    solution = grader.solution(spec)
+    solution = grader.references(spec)
     return [f"case {case.name!r} has the same inputs under seed {grader.seed} as under the "
             f"public seed {DEFAULT_SEED}, so a table of the public answers keeps its points: "
             "say how it varies (vary:), or write `vary: fixed` and why"

@@ -1,5 +1,5 @@
 """Kind `train`: the parameters the student's training function returns, evaluated by the
-solution's `evaluator(params, **case_inputs)`, reach `threshold` on `metric`."""
+exercise's public `evaluator(params, **case_inputs)`, reach `threshold` on `metric`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from . import Kind, Option
 class Train(Kind):
     name = "train"
     options = {
-        "evaluator": Option(str, doc="the solution's function `NAME(params, **inputs)` → a "
-                            "number", solution=True),
+        "evaluator": Option(str, doc="the public module's function `NAME(params, **inputs)` "
+                            "→ a number", public=True),
         "threshold": Option(float, doc="the least value of the metric that passes"),
         "metric": Option(str, "score", "what the evaluator measures, named for the student"),
     }
@@ -22,7 +22,7 @@ class Train(Kind):
     def judge(self, check, run, ctx, outputs):
         from ..checks import Verdict, evidence  # here: see "imported" in grader.kinds
 
-        evaluator = getattr(ctx.solution, check.options["evaluator"])
+        evaluator = ctx.function(check.options["evaluator"])
         metric_name, threshold = check.options["metric"], check.options["threshold"]
         try:
             metric = float(evaluator(outputs[0], **copy.deepcopy(run.inputs)))
@@ -34,6 +34,10 @@ class Train(Kind):
         return Verdict(f"after training, {metric_name} is {metric:.3f}; at least {threshold:g} "
                        "is needed. Check your gradients first (the other checks), then the "
                        "update step and the loop.", evidence=evidence(run))
+
+
+    def reference_values(self, check, runs, ctx):
+        pass  # the evaluator is public: no reference value is used
 
 
 KIND = Train()

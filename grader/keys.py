@@ -119,11 +119,24 @@ class Recorder:
                 "finite_differences": [[*key, entry] for key, entry in self.differences.items()]}
 
 
+def released(spec, references, seed: int, public) -> "KeyReferences":
+    """The key of `spec` for `seed`, made through `references` and read back as a release
+    reads it (JSON text and all), with the public module `public`: `grade validate` grades
+    from it to prove that a release grades as the solutions do."""
+    key = json.loads(_text(build_key(spec, references, [seed])))
+    return KeyReferences(key["seeds"][str(seed)], public, spec, Path(f"keys/{spec.stem}.json"),
+                         key["numpy"])
+
+
 def write_key(path: Path, key: dict) -> None:
     from .files import atomic_write
 
+    atomic_write(path, _text(key))
+
+
+def _text(key: dict) -> str:
     # not sorted: a dict keeps its order (a report shows its keys in that order)
-    atomic_write(path, json.dumps(key, separators=(",", ":")) + "\n")
+    return json.dumps(key, separators=(",", ":")) + "\n"
 
 
 def spec_digest(path: Path) -> str:

@@ -89,6 +89,7 @@ def _validate_spec(grader, spec, report):
     report.mistakes = f"{recognised}/{len(spec.mistakes)}"
     report.problems.extend(_kind_problems(grader, spec))
     report.problems.extend(_unvaried_problems(grader, spec))
+    report.problems.extend(_release_problems(grader, spec, solution_source, filename))
 
 
 def _mistake_problem(spec, mistake, graded) -> str | None:
@@ -136,6 +137,44 @@ def _unvaried_problems(grader, spec) -> list[str]:
             for case in spec.cases if not case.fixed
             and _same(build_inputs(spec, case, DEFAULT_SEED, solution),
                       build_inputs(spec, case, grader.seed, solution))]
+
+
+def _release_problems(grader, spec, solution_source: str, filename: str) -> list[str]:
+    """What keeps a student release (`grade release`) from grading `spec` exactly as the
+    full course does: a public function left in solutions/, a secret one in the public
+    module, or a file (the reference, the stub, each catalogued mistake) graded otherwise
+    from the key (made for the grader's seed, read back as a release reads it)."""
+    from .keys import released
+    from .release import public_problems
+
+    problems = public_problems(grader.course, spec)
+    if problems:
+        return [f"a student release could not grade it: {p}" for p in problems]
+    from_key = released(spec, grader.references(spec), grader.seed, grader.course.public(spec))
+    files = {"the reference solution": solution_source, "the stub": render_stub(spec)}
+    files.update((f"mistake {m.id}", f"{solution_source}\n\n{m.function} = {m.solution_attr}\n")
+                 for m in spec.mistakes)
+    for label, source in files.items():
+        solutions = grader.grade_source(spec, source, filename).to_json()
+        from_release = grader.grade_source(spec, source, filename, references=from_key).to_json()
+        if solutions != from_release:
+            problems.append(f"{label} is graded otherwise in a student release (from the key "
+                            f"of seed {grader.seed}): {_difference(solutions, from_release)}")
+    return problems
+
+
+def _difference(solutions: dict, from_key: dict) -> str:
+    """The first field of two results (`ExerciseResult.to_json`) that differs, in words."""
+    pairs = [((), solutions, from_key)]
+    pairs += [((f"check {a['name']!r}",), a, b)
+              for a, b in zip(solutions["checks"], from_key["checks"])]
+    for where, a, b in pairs:
+        for name in a:
+            if name != "checks" and a[name] != b.get(name):
+                shown = [repr(v)[:120] for v in (a[name], b.get(name))]
+                return (f"{', '.join((*where, name))}: {shown[0]} from the solutions, "
+                        f"{shown[1]} from the key")
+    return "the number of checks"
 
 
 def _same(a, b) -> bool:

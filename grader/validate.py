@@ -165,9 +165,9 @@ def _release_problems(grader, spec, solution_source: str, filename: str) -> list
 
 def _difference(solutions: dict, from_key: dict) -> str:
     """The first field of two results (`ExerciseResult.to_json`) that differs, in words."""
-    pairs = [((), solutions, from_key)]
-    pairs += [((f"check {a['name']!r}",), a, b)
-              for a, b in zip(solutions["checks"], from_key["checks"])]
+    pairs = [((f"check {a['name']!r}",), a, b)
+             for a, b in zip(solutions["checks"], from_key["checks"])]
+    pairs.append(((), solutions, from_key))
     for where, a, b in pairs:
         for name in a:
             if name != "checks" and a[name] != b.get(name):

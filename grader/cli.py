@@ -222,9 +222,8 @@ def _register_validate(sub, common):
 
 
 def cmd_validate(args) -> int:
-    from .validate import validate_course, report_renderable
-
     from .course import NO_SOLUTIONS, find_course
+    from .validate import report_renderable, validate_course
 
     course = find_course()
     if course.release is not None:
@@ -532,10 +531,8 @@ def _register_gradescope(sub, common):
 
 def cmd_gradescope(args) -> int:
     from .batch import parse_exercises
-    from .course import find_course
+    from .course import NO_SOLUTIONS, find_course
     from .gradescope import build_autograder
-
-    from .course import NO_SOLUTIONS
 
     course = find_course()
     if course.release is not None:

@@ -69,6 +69,8 @@ class Course:
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
             seeds = [int(s) for s in manifest["seeds"]]
+            if not seeds:
+                raise ValueError("no seeds")
         except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             raise GradewiseError(f"{path} is damaged ({type(exc).__name__}: {exc}): restore it "
                                  "from the release (git checkout release.json)") from None

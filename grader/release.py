@@ -99,8 +99,6 @@ def write_release(out: Path, course, specs, seeds) -> dict:
     docstring); returns what it holds. Raises GradewiseError when `course` is a release
     itself, `out` holds something else than a release, a public function is missing from
     its public module, or a secret would enter the release."""
-    from .keys import build_key, write_key
-
     if course.release is not None:
         raise GradewiseError("this folder is a student release: make releases from the full "
                              "course (the folder with solutions/)")
@@ -112,30 +110,11 @@ def write_release(out: Path, course, specs, seeds) -> dict:
     problems = [problem for spec in specs for problem in public_problems(course, spec)]
     if problems:
         raise GradewiseError("cannot release:\n  " + "\n  ".join(problems))
-    version, python, dependencies = _distribution()
+    version = _distribution()[0]  # first: it may refuse
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        _copy_course(course, specs, staging)
-        (staging / "keys").mkdir()
-        for spec in specs:
-            write_key(staging / "keys" / f"{spec.stem}.json",
-                      build_key(spec, course.references(spec), seeds))
-        packages = _copy_package(staging)
-        manifest = {"format": FORMAT, "gradewise": version, "seeds": seeds,
-                    "exercises": [{"number": s.number, "slug": s.slug, "title": s.title,
-                                   "points": s.points} for s in specs]}
-        from .course import RELEASE_FILE
-
-        (staging / RELEASE_FILE).write_text(json.dumps(manifest, indent=1, ensure_ascii=False)
-                                            + "\n", encoding="utf-8")
-        (staging / "README.md").write_text(student_readme(specs, seeds, version),
-                                           encoding="utf-8")
-        (staging / "pyproject.toml").write_text(PYPROJECT.format(
-            name=json.dumps(DISTRIBUTION), version=json.dumps(version),
-            python=json.dumps(python), dependencies=json.dumps(dependencies),
-            packages=json.dumps(packages)), encoding="utf-8")
-        (staging / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+        _write(staging, course, specs, seeds)
         found = leaks(staging, course, specs)
         if found:
             raise GradewiseError("the release would give away reference code, so it was not "
@@ -146,6 +125,32 @@ def write_release(out: Path, course, specs, seeds) -> dict:
         shutil.rmtree(staging, ignore_errors=True)
     return {"out": str(out), "exercises": [s.number for s in specs], "seeds": seeds,
             "points": sum(s.points for s in specs), "files": files, "gradewise": version}
+
+
+def _write(into: Path, course, specs, seeds) -> None:
+    """Every file of the release (the module's docstring) into the empty folder `into`."""
+    from .course import RELEASE_FILE
+    from .keys import build_key, write_key
+
+    _copy_course(course, specs, into)
+    (into / "keys").mkdir()
+    for spec in specs:
+        write_key(into / "keys" / f"{spec.stem}.json",
+                  build_key(spec, course.references(spec), seeds))
+    packages = _copy_package(into)
+    version, python, dependencies = _distribution()
+    manifest = {"format": FORMAT, "gradewise": version, "seeds": seeds,
+                "exercises": [{"number": s.number, "slug": s.slug, "title": s.title,
+                               "points": s.points} for s in specs]}
+    texts = {RELEASE_FILE: json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",
+             "README.md": student_readme(specs, seeds, version),
+             "pyproject.toml": PYPROJECT.format(
+                 name=json.dumps(DISTRIBUTION), version=json.dumps(version),
+                 python=json.dumps(python), dependencies=json.dumps(dependencies),
+                 packages=json.dumps(packages)),
+             ".gitignore": GITIGNORE}
+    for name, text in texts.items():
+        (into / name).write_text(text, encoding="utf-8")
 
 
 def _check_out(out: Path, course) -> None:

@@ -352,6 +352,19 @@ def test_a_release_without_seed_0_grades_its_own_seed_by_default(tmp_path, monke
     assert json.loads(capsys.readouterr().out)["score"] == 10
 
 
+@pytest.mark.parametrize("command,said", [
+    (["list", "--no-color"], "softmax"),
+    (["hint", "4", "--no-color"], "Hint 1 of"),
+    (["notebook", "1"], "Wrote"),
+])
+def test_the_other_student_commands_work_in_a_release(in_release, tmp_path, command, said,
+                                                      capsys):
+    assert main(command) == 0
+    assert said in capsys.readouterr().out
+    if command[0] == "notebook":
+        assert (tmp_path / "ws" / "ex01_softmax.ipynb").is_file()
+
+
 @pytest.mark.parametrize("command", [["solution", "1"], ["validate"],
                                      ["gradescope", "--out", "ag.zip"]])
 def test_what_needs_the_solutions_says_a_release_has_none(in_release, command, capsys):

@@ -363,11 +363,11 @@ def _console(args):
 
 # -- grade solution ---------------------------------------------------------------------------
 
-SOLVE_FIRST = ("your best score on exercise {number} is {best}/{points:g}: its reference "
-               "solution is shown once you have full marks. Stuck? `grade hint {number}` gives "
-               "the next hint; `grade solution {number} --anyway` shows the solution now.")
-CONFIRM = ("Exercise {number} is not solved yet (best {best}/{points:g}). Working it out "
-           "yourself is where the learning is. Show the reference solution anyway? [y/N] ")
+SOLVE_FIRST = ("{so_far}: its reference solution is shown once you have full marks. Stuck? "
+               "`grade hint {number}` gives the next hint; `grade solution {number} --anyway` "
+               "shows the solution now.")
+CONFIRM = ("{so_far}. Working it out yourself is where the learning is. Show the reference "
+           "solution anyway? [y/N] ")
 
 
 def _register_solution(sub, common):
@@ -390,11 +390,12 @@ def cmd_solution(args) -> int:
     entry = Workspace.locate(args.workspace).progress().data["exercises"].get(str(spec.number), {})
     best = entry.get("best")
     if best is None or best < spec.points - 1e-9:
-        shown = "–" if best is None else f"{best:g}"
-        words = dict(number=spec.number, best=shown, points=spec.points)
+        so_far = (f"you have not graded exercise {spec.number} yet" if best is None else
+                  f"your best score on exercise {spec.number} is {best:g}/{spec.points:g}")
         if not args.anyway:
-            raise GradewiseError(SOLVE_FIRST.format(**words))
-        print(CONFIRM.format(**words), end="", file=sys.stderr, flush=True)
+            raise GradewiseError(SOLVE_FIRST.format(so_far=so_far, number=spec.number))
+        print(CONFIRM.format(so_far=so_far[0].upper() + so_far[1:]), end="", file=sys.stderr,
+              flush=True)
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             print("Not shown. `grade hint {0}` gives the next hint.".format(spec.number),
                   file=sys.stderr)
@@ -409,7 +410,8 @@ def cmd_solution(args) -> int:
     console = _console(args)
     console.rule(f"Reference solution · exercise {spec.number} {spec.slug} "
                  f"(solutions/{spec.solution}, without its catalogued mistakes)")
-    console.print(Syntax(code, "python", theme="ansi_dark", background_color="default"))
+    console.print(Syntax(code, "python", theme="ansi_dark", background_color="default",
+                         word_wrap=True))
     return EXIT_OK
 
 

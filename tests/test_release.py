@@ -459,7 +459,8 @@ def test_solution_is_shown_once_solved_or_anyway_after_confirming(tmp_path, monk
     monkeypatch.setenv("GRADEWISE_COURSE", str(REPO))
     monkeypatch.setenv("GRADEWISE_WORKSPACE", str(tmp_path / "ws"))
     assert main(["solution", "1"]) == 1
-    assert "its reference solution is shown once you have full marks" in capsys.readouterr().err
+    assert "you have not graded exercise 1 yet: its reference solution is shown once you have " \
+        "full marks" in " ".join(capsys.readouterr().err.split())
     monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))
     assert main(["solution", "1", "--anyway"]) == 0
     out, err = capsys.readouterr()
@@ -472,6 +473,8 @@ def test_solution_is_shown_once_solved_or_anyway_after_confirming(tmp_path, monk
     (tmp_path / "ref1.py").write_text(student_files(SPECS[0])["reference"])
     assert main(["exercise", "1", "--json"]) == 0  # the stub: 0, recorded
     capsys.readouterr()
+    assert main(["solution", "1"]) == 1
+    assert "your best score on exercise 1 is 0/10" in capsys.readouterr().err
     (tmp_path / "ws" / "ex01_softmax.py").write_text(student_files(SPECS[0])["reference"])
     assert main(["exercise", "1", "--json"]) == 0  # full marks, recorded
     capsys.readouterr()

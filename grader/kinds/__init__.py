@@ -33,7 +33,8 @@ A kind is one module holding one `Kind` instance named `KIND`. Grading asks it, 
 
 How to add a kind NAME: write `grader/kinds/NAME.py` with a subclass of `Kind` and
 `KIND = NameKind()`, where you write three things: its `options`, its `judge`, its `sanity`
-rule (and `calls` with `calls_per_case`, only if a case needs more than one call); then add the registry line
+rule (and `calls` with `calls_per_case`, only if a case needs more than one call;
+`reference_values`, only if `judge` uses reference values other than `ctx.reference`'s); then add the registry line
 `"NAME": "grader.kinds.NAME"` to `BUILTIN` below. Its docstring is its documentation for
 spec authors (see `monotone.py`). `grader.checks` holds what a kind uses: `Verdict`,
 `Context` (the reference outputs, the catalogued mistakes, the public functions

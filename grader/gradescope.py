@@ -109,6 +109,10 @@ def build_autograder(out: Path, course, specs, seed: int = 0, hidden_seed: int |
             zf.write(spec.path, f"gradewise/exercises/{spec.path.name}")
             zf.write(course.solutions_dir / spec.solution, f"gradewise/solutions/{spec.solution}")
             files += 2
+            public = course.public_path(spec)  # generators, predicates, evaluators
+            if public.is_file():
+                zf.write(public, f"gradewise/exercises/{public.name}")
+                files += 1
         data = course.exercises_dir / "data"
         for path in sorted(data.rglob("*")) if data.is_dir() else []:
             if path.is_file() and "__pycache__" not in path.parts:

@@ -64,7 +64,7 @@ def validate_course(course=None, seed: int = 0) -> list[SpecReport]:
             try:
                 from .spec import load_spec
                 spec = load_spec(path)
-                grader.solution(spec)
+                grader.references(spec)
                 _validate_spec(grader, spec, report)
             except GradewiseError as exc:
                 report.problems.append(str(exc))
@@ -108,6 +108,7 @@ def _validate_spec(grader, spec, report):
     report.mistakes = f"{recognised}/{len(spec.mistakes)}"
     report.problems.extend(checking.kind_problems())
     report.problems.extend(_unvaried_problems(grader, spec))
+    report.problems.extend(_release_problems(grader, spec, solution_source, filename))
 
 
 def reference_problems(grader, spec) -> list[str]:
@@ -131,14 +132,14 @@ class _Checking:
         from .checks import Context
 
         self.grader, self.spec = grader, spec
-        self.solution = grader.solution(spec)
-        self.ctx = Context(spec, self.solution, "", 0, {})
+        self.references = grader.references(spec)
+        self.ctx = Context(spec, self.references, "", 0, {})
         self.built: dict = {}
 
     def runs(self, check):
         from .checks import case_runs
 
-        return case_runs(self.spec, check, self.grader.seed, self.solution, self.built)
+        return case_runs(self.spec, check, self.grader.seed, self.references, self.built)
 
     def authoring_errors(self) -> list[str]:
         """Spec errors (file, line, field) in what the solution gives each check: a case
@@ -279,13 +280,51 @@ def _unvaried_problems(grader, spec) -> list[str]:
     submission that only holds a table of the public answers (`grade gradescope --hidden-seed`)."""
     if grader.seed == DEFAULT_SEED:
         return []
-    solution = grader.solution(spec)
+    solution = grader.references(spec)
     return [f"case {case.name!r} has the same inputs under seed {grader.seed} as under the "
             f"public seed {DEFAULT_SEED}, so a table of the public answers keeps its points: "
             "say how it varies (vary:), or write `vary: fixed` and why"
             for case in spec.cases if not case.fixed
             and _same(build_inputs(spec, case, DEFAULT_SEED, solution),
                       build_inputs(spec, case, grader.seed, solution))]
+
+
+def _release_problems(grader, spec, solution_source: str, filename: str) -> list[str]:
+    """What keeps a student release (`grade release`) from grading `spec` exactly as the
+    full course does: a public function left in solutions/, a secret one in the public
+    module, or a file (the reference, the stub, each catalogued mistake) graded otherwise
+    from the key (made for the grader's seed, read back as a release reads it)."""
+    from .keys import released
+    from .release import public_problems
+
+    problems = public_problems(grader.course, spec)
+    if problems:
+        return [f"a student release could not grade it: {p}" for p in problems]
+    from_key = released(spec, grader.references(spec), grader.seed, grader.course.public(spec))
+    files = {"the reference solution": solution_source, "the stub": render_stub(spec)}
+    files.update((f"mistake {m.id}", f"{solution_source}\n\n{m.function} = {m.solution_attr}\n")
+                 for m in spec.mistakes)
+    for label, source in files.items():
+        solutions = grader.grade_source(spec, source, filename).to_json()
+        from_release = grader.grade_source(spec, source, filename, references=from_key).to_json()
+        if solutions != from_release:
+            problems.append(f"{label} is graded otherwise in a student release (from the key "
+                            f"of seed {grader.seed}): {_difference(solutions, from_release)}")
+    return problems
+
+
+def _difference(solutions: dict, from_key: dict) -> str:
+    """The first field of two results (`ExerciseResult.to_json`) that differs, in words."""
+    pairs = [((f"check {a['name']!r}",), a, b)
+             for a, b in zip(solutions["checks"], from_key["checks"])]
+    pairs.append(((), solutions, from_key))
+    for where, a, b in pairs:
+        for name in a:
+            if name != "checks" and a[name] != b.get(name):
+                shown = [repr(v)[:120] for v in (a[name], b.get(name))]
+                return (f"{', '.join((*where, name))}: {shown[0]} from the solutions, "
+                        f"{shown[1]} from the key")
+    return "the number of checks"
 
 
 def _same(a, b) -> bool:

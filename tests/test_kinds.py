@@ -149,6 +149,7 @@ def softmax_course(tmp_path):
     root = tmp_path / "course"
     for folder in ("exercises", "solutions"):
         (root / folder).mkdir(parents=True)
+    shutil.copy(REPO / "exercises" / "ex01_softmax_grading.py", root / "exercises")
     (root / "solutions" / "ex01_softmax.py").write_text(
         (REPO / "solutions" / "ex01_softmax.py").read_text()
         + "\n\ndef mistake_max_minus_f(f):\n    f = np.asarray(f, dtype=np.float64)\n"

@@ -1,5 +1,5 @@
 """Kind `train`: the parameters the student's training function returns, evaluated by the
-solution's `evaluator(params, **case_inputs)`, reach `threshold` on `metric`.
+exercise's public `evaluator(params, **case_inputs)`, reach `threshold` on `metric`.
 
 `grade validate` runs the reference's training in the parent too: an evaluator that raises
 on the reference's parameters or does not return a number is a spec error at `evaluator`;
@@ -17,8 +17,8 @@ from . import Kind, Option
 class Train(Kind):
     name = "train"
     options = {
-        "evaluator": Option(str, doc="the solution's function `NAME(params, **inputs)` → a "
-                            "number", solution=True),
+        "evaluator": Option(str, doc="the public module's function `NAME(params, **inputs)` "
+                            "→ a number", public=True),
         "threshold": Option(float, doc="the least value of the metric that passes"),
         "metric": Option(str, "score", "what the evaluator measures, named for the student"),
     }
@@ -26,7 +26,7 @@ class Train(Kind):
     def judge(self, check, run, ctx, outputs):
         from ..checks import Verdict, evidence  # here: see "imported" in grader.kinds
 
-        evaluator = getattr(ctx.solution, check.options["evaluator"])
+        evaluator = ctx.function(check.options["evaluator"])
         metric_name, threshold = check.options["metric"], check.options["threshold"]
         try:
             metric = float(evaluator(outputs[0], **copy.deepcopy(run.inputs)))
@@ -73,12 +73,16 @@ class Train(Kind):
             params = select(ctx.reference(check, run.calls[0]), check.select)[1]
         except Exception as exc:
             raise _ReferenceFailed from exc
-        evaluator = getattr(ctx.solution, check.options["evaluator"])
+        evaluator = ctx.function(check.options["evaluator"])
         return evaluator(params, **copy.deepcopy(run.inputs))
 
 
 class _ReferenceFailed(Exception):
     """The reference's training raised: not the evaluator's fault."""
+
+
+    def reference_values(self, check, runs, ctx):
+        pass  # the evaluator is public: no reference value is used
 
 
 KIND = Train()

@@ -153,8 +153,8 @@ KEEPS = {
     (10, "windows-pad-id"): lambda i: i["pad_id"] == 7 and 7 not in i["token_ids"],
     (10, "grad-words-repeated"): lambda i: np.bincount(i["token_ids"]).max() == 3
     and 0 not in i["token_ids"] and i["token_ids"].max() < 9,
-    (10, "training"): lambda i: np.array_equal(i["E"][0], SOLUTIONS[10].load_corpus()[1][0])
-    and sorted(map(bytes, i["E"])) == sorted(map(bytes, SOLUTIONS[10].load_corpus()[1])),
+    (10, "training"): lambda i: np.array_equal(i["E"][0], SOLUTIONS[10].public.load_corpus()[1][0])
+    and sorted(map(bytes, i["E"])) == sorted(map(bytes, SOLUTIONS[10].public.load_corpus()[1])),
 }
 
 

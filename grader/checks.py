@@ -8,22 +8,24 @@ same diagnosis; otherwise the kind judges the part of each output that the check
 returns None (passed) or a `Verdict`. A check passes when every one of its cases passes; it
 scores all its points or none.
 
-What a kind may use besides: `Context` (the reference outputs, the catalogued mistakes, a
-cache), `select`, `value_verdict` (a wrong value with its diagnosis and evidence) and
-`evidence`.
+What a kind may use besides: `Context` (the reference outputs, the catalogued mistakes, the
+exercise's public functions, a cache), `select`, `value_verdict` (a wrong value with its
+diagnosis and evidence) and `evidence`. The context gets reference values from a reference
+source (grader.references): the solution module, or a student release's key.
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import diagnose, kinds
-from .cases import build_inputs, call_args, summarize
+from .cases import build_inputs, call_args
 from .results import CheckResult, Evidence
 from .spec import Case, Check, Spec
+from .values import describe
 
 #: a changed input whose every entry moved by at most this many units in its last place was
 #: put back by arithmetic (x + h − 2h + h), not left perturbed
@@ -54,16 +56,17 @@ class CaseRun:
     calls: list
 
 
-def case_runs(spec: Spec, check: Check, seed: int, solution, built: dict) -> list[CaseRun]:
+def case_runs(spec: Spec, check: Check, seed: int, references, built: dict) -> list[CaseRun]:
     """The runs of `check`, one per case, each with the calls its kind asks for. A case's
     inputs are built once for the seed into `built` (case name → inputs), shared by the
-    checks. Call indices are left to the plan."""
+    checks, with the public generators of `references` (grader.references). Call indices
+    are left to the plan."""
     kind = kinds.get(check.kind)
     function = spec.function(check.function)
     runs = []
     for case in spec.cases_for(check):
         if case.name not in built:
-            built[case.name] = build_inputs(spec, case, seed, solution)
+            built[case.name] = build_inputs(spec, case, seed, references)
         inputs = built[case.name]
         calls = []
         for planned in kind.calls(check, case, inputs):
@@ -97,11 +100,12 @@ class Verdict:
 
 
 class Context:
-    """What the kinds share while grading one exercise: spec, solution, caches."""
+    """What the kinds share while grading one exercise: spec, reference source
+    (grader.references), caches."""
 
-    def __init__(self, spec, solution, file: str, default_timeout: float, skip_reasons: dict,
+    def __init__(self, spec, references, file: str, default_timeout: float, skip_reasons: dict,
                  cache: dict | None = None):
-        self.spec, self.solution, self.file = spec, solution, file
+        self.spec, self.references, self.file = spec, references, file
         self.default_timeout = default_timeout
         self.skip_reasons = skip_reasons  #: function → the outcome that made it skip cases
         # references and finite differences depend on the cases only: shared by every
@@ -110,8 +114,8 @@ class Context:
         self._mutated: dict = {}
         #: function → the check that an input left changed costs (the first one that saw it)
         self.charged_mutation: dict[str, str] = {}
-        #: function → its calls seen so far (by call key): a diagnosis must not be
-        #: contradicted by what the student's function did on its other cases
+        #: (function, reference) → its calls seen so far (by call key): a diagnosis must not
+        #: be contradicted by what the student's function did on its other cases
         self.calls_seen: dict[str, dict] = {}
         self._calls_memo: dict = {}
         #: some function of the submission returned float32 values (seen so far)
@@ -129,51 +133,62 @@ class Context:
     def reference(self, check: Check, call: CallRun):
         """The reference output of `call` (the solution's function named by the check's
         `reference` option, else the checked function's own name)."""
-        name = check.options.get("reference") or check.function
+        name = _reference_name(check)
         return self.cached(("reference", name, call.key),
-                           lambda: getattr(self.solution, name)(*copy.deepcopy(call.args)))
+                           lambda: self.references.output(name, call))
 
     def mistakes(self, check: Check, call: CallRun) -> list:
-        """The catalogued mistakes of the checked function, as `diagnose.Candidate`s
-        computing the part of the output the check selects, on `call`."""
-        found = []
-        for mistake in self.spec.mistakes:
-            if mistake.function == check.function:
-                wrong = getattr(self.solution, mistake.solution_attr)
-                for form, function in _forms(mistake, wrong):
-                    found.append(diagnose.Candidate(
-                        form, self._computing(function, check.select, call), _knobs(function)))
-        return found
+        """The catalogued mistakes of the checked function on `call`: a `diagnose.Candidate`
+        for each of their variants (grader.references), computing the part of the output
+        the check selects."""
+        return self._mistakes_of(check.function, call, check.select)
+
+    def function(self, name: str):
+        """A public function of the exercise (a predicate, an evaluator), by name."""
+        return self.references.function(name)
+
+    def readings(self, check: Check, call: CallRun) -> list:
+        """Every wrong formula a failing output of `call` may be, as `diagnose.Candidate`s:
+        the checked function's own mistakes (`mistakes`); the mistakes of every other
+        function with the same parameters (tier 1; `part` when that function's reference
+        gives only a part of this one's output); the reference with a numeric input set to
+        0 or to 1 (tier 2). A release's key holds the value of each (grader.keys), and the
+        reference output of `call`, so that a diagnosis reads the same from it."""
+        key = ("readings", check.name, call.key)
+        if key not in self._calls_memo:
+            try:
+                expected = select(self.reference(check, call), check.select)[1]
+            except Exception:  # the reference does not apply: nothing else to compare with
+                expected = None
+            self._calls_memo[key] = self.mistakes(check, call) + \
+                self._borrowed(check, call, expected) + self._left_out(check, call)
+        return self._calls_memo[key]
 
     def candidates(self, check: Check, call: CallRun, found) -> list:
-        """Every wrong formula a failing value of `call` may be (`diagnose.Candidate`), each
-        able to say what it gives on the function's other calls: the function's own
-        mistakes; the mistakes of every other function with the same parameters whose
-        reference gives the same quantity (the whole value the check selects, or the entry
-        where it differs, `found.path`); the reference with a numeric input left out."""
-        others = self._other_calls(check, call)
-        candidates = self.mistakes(check, call)
-        for candidate in candidates:
-            candidate.on_others = [self._computing(candidate.produce.wrong, check.select, other)
-                                   for other in others]
-        candidates += self._borrowed(check, call, found, others)
-        candidates += self._left_out(check, call, others)
-        return candidates
+        """`readings` of `call` that may explain the mismatch `found`, each with what it
+        gives on the function's other calls (`others`, where it must not be contradicted). A
+        reading that is a part of the output applies only where the mismatch is that part."""
+        from .compare import same
+
+        others = [{c.key: c.produce for c in self.readings(check, other)}
+                  for other in self._other_calls(check, call)]
+        return [dataclasses.replace(c, on_others=[None if c.part is not None else
+                                                  there.get(c.key) for there in others])
+                for c in self.readings(check, call)
+                if c.part is None or found.path and same(c.part, found.expected, 1e-12, 0.0)]
 
     def others(self, check: Check, call: CallRun) -> list:
         """(got, expected) of the check's selection on the function's other calls seen so far
         (this check's cases and those of the function's earlier checks)."""
-        pairs = []
-        for other in self._other_calls(check, call):
-            pairs.append((select(other.outcome.value, check.select)[1],
-                          select(self.reference(check, other), check.select)[1]))
-        return pairs
+        return [(select(other.outcome.value, check.select)[1],
+                 select(self.reference(check, other), check.select)[1])
+                for other in self._other_calls(check, call)]
 
     def _other_calls(self, check: Check, call: CallRun) -> list:
         key = ("others", check.name, call.key)
         if key not in self._calls_memo:
             keep = []
-            for other in self.calls_seen.get(check.function, {}).values():
+            for other in self.calls_seen.get((check.function, _reference_name(check)), {}).values():
                 if other.key == call.key or other.outcome is None or \
                         other.outcome.status != "ok" or not select(other.outcome.value,
                                                                    check.select)[0]:
@@ -186,61 +201,59 @@ class Context:
             self._calls_memo[key] = keep[:MAX_OTHER_CALLS]
         return self._calls_memo[key]
 
-    def _computing(self, function, path, call: CallRun, replace: dict | None = None):
-        """(**knobs) → the part at `path` of `function` called with `call`'s arguments (with
-        the inputs in `replace` replaced)."""
-        def compute(**knobs):
-            args = copy.deepcopy(call.args)
-            if replace:
-                args = tuple(replace.get(name, value) for name, value in zip(call.arg_names, args))
-            return select(function(*args, **knobs), path)[1]
-        compute.wrong = function
-        return compute
+    def _variants(self, mistake) -> list:
+        return self.cached(("variants", mistake.id), lambda: self.references.variants(mistake))
 
-    def _borrowed(self, check, call, found, others) -> list:
+    def _computing(self, key: tuple, call: CallRun, path, compute):
+        """A thunk: the part at `path` of `compute(call)`, computed once per `key` and call
+        for every student graded with this spec and seed."""
+        return lambda: select(self.cached((*key, call.key), lambda: compute(call)), path)[1]
+
+    def _borrowed(self, check: Check, call: CallRun, expected) -> list:
         from .compare import same
 
         params = self.spec.function(check.function).params
-        expected = select(self.reference(check, call), check.select)[1]
         borrowed = []
         for name in dict.fromkeys(m.function for m in self.spec.mistakes):
-            if name == check.function or self.spec.function(name).params != params:
+            if expected is None or name == check.function or \
+                    self.spec.function(name).params != params:
                 continue
-            theirs = self.cached(("reference", name, call.key),
-                                 lambda name=name: getattr(self.solution, name)(
-                                     *copy.deepcopy(call.args)))
-            leaf = not same(theirs, expected, 1e-12, 0.0)
-            if leaf and not (found.path and same(theirs, found.expected, 1e-12, 0.0)):
+            try:
+                theirs = self.cached(("reference", name, call.key),
+                                     lambda name=name: self.references.output(name, call))
+            except Exception:  # their reference does not apply to these inputs
                 continue
-            for mistake in self.spec.mistakes:
-                if mistake.function == name:
-                    wrong = getattr(self.solution, mistake.solution_attr)
-                    borrowed.append(diagnose.Candidate(
-                        diagnose.Borrowed(mistake, name), self._computing(wrong, (), call),
-                        _knobs(wrong), tier=1, leaf=leaf,
-                        on_others=[None if leaf else self._computing(wrong, (), other)
-                                   for other in others]))
+            part = None if same(theirs, expected, 1e-12, 0.0) else theirs
+            borrowed += [dataclasses.replace(c, mistake=diagnose.Borrowed(c.mistake, name),
+                                             tier=1, part=part)
+                         for c in self._mistakes_of(name, call, ())]
         return borrowed
 
-    def _left_out(self, check, call, others) -> list:
-        reference = getattr(self.solution, check.options.get("reference") or check.function)
+    def _mistakes_of(self, function: str, call: CallRun, path) -> list:
+        return [diagnose.Candidate(_named(variant), self._computing(
+                    ("mistake", variant.id), call, path,
+                    lambda at, variant=variant: self.references.mistake(variant, at)),
+                    dict(variant.knobs), key=variant.id)
+                for mistake in self.spec.mistakes if mistake.function == function
+                for variant in self._variants(mistake)]
+
+    def _left_out(self, check: Check, call: CallRun) -> list:
+        name = _reference_name(check)
         found = []
-        for name, value in zip(call.arg_names, call.args):
+        for arg, value in zip(call.arg_names, call.args):
             array = _float_input(value)
-            if array is None:
-                continue
             for neutral in (0.0, 1.0):
-                if np.all(array == neutral):
+                if array is None or np.all(array == neutral):
                     continue
-                replace = {name: _filled(value, neutral)}
+                without = dataclasses.replace(
+                    call, key=(*call.key, ("left out", arg, neutral)),
+                    args=tuple(_filled(v, neutral) if a == arg else v
+                               for a, v in zip(call.arg_names, call.args)))
                 found.append(diagnose.Candidate(
-                    diagnose.LeftOut(check.function, name, neutral),
-                    self._computing(reference, check.select, call, replace), tier=2,
-                    on_others=[self._computing(reference, check.select, other,
-                                               {name: _filled(dict(zip(other.arg_names,
-                                                                       other.args)).get(name),
-                                                              neutral)})
-                               for other in others]))
+                    diagnose.LeftOut(check.function, arg, neutral),
+                    self._computing(("reference", name), without, check.select,
+                                    lambda at: self.references.output(name, at)),
+                    tier=2, key=("left out", arg, neutral)))
         return found
 
     def mutated_arg(self, call: CallRun) -> Mutation | None:
@@ -261,7 +274,7 @@ class Context:
 def run_check(check: Check, runs: list[CaseRun], ctx: Context) -> CheckResult:
     kind = kinds.get(check.kind)
     failures = []
-    seen = ctx.calls_seen.setdefault(check.function, {})
+    seen = ctx.calls_seen.setdefault((check.function, _reference_name(check)), {})
     for run in runs:  # a diagnosis must hold on every case, not only the first that fails
         for call in run.calls:
             seen.setdefault(call.key, call)
@@ -409,7 +422,7 @@ def evidence(run, call=None) -> Evidence:
     inputs = run.inputs if call is None else call.inputs
     note = "; ".join(filter(None, (run.case.note, call.note if call else "")))
     return Evidence(run.case.name, note,
-                    [(name, summarize(value)) for name, value in inputs.items()])
+                    [(name, describe(value)) for name, value in inputs.items()])
 
 
 def _batch_sizes(run) -> set:
@@ -418,27 +431,16 @@ def _batch_sizes(run) -> set:
     return sizes
 
 
-def _forms(mistake, wrong) -> list[tuple]:
-    """(mistake, function) for the mistake's function and each other way of writing the same
-    mistake that the solution module lists in its `forms` attribute (description →
-    function): each is the same mistake, its description added to the message."""
-    forms = [(mistake, wrong)]
-    for description, function in (getattr(wrong, "forms", None) or {}).items():
-        forms.append((diagnose.Form(mistake, description), function))
-    return forms
+def _reference_name(check: Check) -> str:
+    """The reference function giving the expected output of `check`."""
+    return check.options.get("reference") or check.function
 
 
-def _knobs(wrong) -> dict:
-    """A mistake's own parameters (keyword-only, with a number as default: the step it
-    hard-codes, ...) → the values tried: the default, then 10⁻², 10⁻¹, 10, 10² times it."""
-    import inspect
-
-    knobs = {}
-    for parameter in inspect.signature(wrong).parameters.values():
-        default = parameter.default
-        if parameter.kind is parameter.KEYWORD_ONLY and isinstance(default, float):
-            knobs[parameter.name] = [default] + [default * 10.0 ** k for k in (-2, -1, 1, 2)]
-    return knobs
+def _named(variant):
+    """What a diagnosis by `variant` (grader.references) says: its mistake's id, message and
+    hint, and how the form differs when it is another form."""
+    return diagnose.Form(variant.mistake, variant.description) if variant.form else \
+        variant.mistake
 
 
 def _float_input(value):

@@ -251,13 +251,12 @@ def of_exception_mistake(exception: dict | None, mistakes) -> Diagnosis | None:
     `mistakes`: `Candidate`s or (mistake, thunk) pairs."""
     if not exception:
         return None
-    for mistake, produce in ((c.mistake, c.produce) if isinstance(c, Candidate) else c
-                             for c in mistakes):
+    for candidate in as_candidates(mistakes):
         try:
-            produce()
+            candidate.produce()
         except Exception as exc:  # the mistake is expected to fail on this case
             if type(exc).__name__ == exception["type"] and str(exc) == exception["message"]:
-                return Diagnosis(mistake.id, mistake.message, mistake.hint)
+                return _named(candidate)
     return None
 
 
@@ -267,18 +266,25 @@ class Candidate:
     function (tier 0) or of another function that returns the same quantity (tier 1), or
     the reference computed with an input left out (tier 2, tried after the generic readings).
 
-    `produce(**knobs)` computes it on the failing case; `knobs` maps each of the mistake's
-    own parameters (a step it hard-codes, ...) to the values tried, the default first.
-    `leaf`: compared with the first difference found (a dict's entry), not the whole value.
-    `on_others`: per other case of the function (`of_value`'s `others`), a function of the
-    knobs computing it there, or None."""
+    `produce()` computes it on the failing case; `knobs`: the values of the mistake's own
+    parameters it was computed with (the step it hard-codes, ...), filled into its message.
+    `part`: for a mistake of a function whose reference gives a part of the checked one's
+    output, that part (its reading is compared with the first difference found, a dict's
+    entry, not the whole value). `on_others`: per other case of the function (`of_value`'s
+    `others`), a thunk computing it there, or None. `key`: the same reading on every call."""
 
     mistake: object  #: has `id`, `message` (a template of the knobs), `hint`
     produce: Callable
     knobs: dict = field(default_factory=dict)
     tier: int = 0
-    leaf: bool = False
+    part: object = None
     on_others: list = field(default_factory=list)
+    key: object = None
+
+
+def as_candidates(mistakes) -> list[Candidate]:
+    """`Candidate`s, or (mistake, thunk) pairs made candidates of tier 0."""
+    return [c if isinstance(c, Candidate) else Candidate(*c) for c in mistakes]
 
 
 class Borrowed:
@@ -291,7 +297,7 @@ class Borrowed:
 
 
 class Form:
-    """Another way of writing a catalogued mistake (its solution function's `forms`)."""
+    """Another way of writing a catalogued mistake (a `grader.references.Variant`'s form)."""
 
     def __init__(self, mistake, description: str):
         self.id, self.hint = mistake.id, mistake.hint
@@ -313,7 +319,6 @@ class _Match:
     distance: float
     order: tuple
     candidate: Candidate
-    knobs: dict
     value: object  #: the candidate's value (after the transform, when there is one)
     base: object = None  #: before the transform
 
@@ -323,33 +328,30 @@ def of_value(got, expected, found: Mismatch, function: str, mistakes, batch_size
              float32_seen: bool = False) -> Diagnosis | None:
     """Why `got` differs from `expected`, or None when nothing explains it.
 
-    `mistakes`: `Candidate`s (or (mistake, thunk) pairs); `others`: (got, expected) of the
-    same function on its other cases, where a diagnosis must not be contradicted; `inputs`:
-    the case's inputs (to tell where a NaN comes from); `float32_seen`: the submission
-    returned float32 somewhere (else only these values can show it). The reading that
-    matches best wins,
-    in this order: float32 rounding of the right answer (unless a mistake matches far
+    `mistakes`: `Candidate`s or (mistake, thunk) pairs; `others`: (got, expected) of the same function on its other
+    cases, where a diagnosis must not be contradicted; `inputs`: the case's inputs (to tell
+    where a NaN comes from); `float32_seen`: the submission returned float32 somewhere (else
+    only these values can show it). The reading that matches best wins, in this order: float32 rounding of the right answer (unless a mistake matches far
     better), a mistake as it is, a generic reading of the expected value (transposed,
     negated, scaled by N, Jacobian form), an input left out, a mistake under a generic
     transform, then what the value is (non-finite, the wrong type)."""
     if got is None:
         return Diagnosis("returned-none", TEMPLATES["returned-none"].format(function=function))
-    candidates = [c if isinstance(c, Candidate) else Candidate(c[0], c[1]) for c in mistakes]
-    computed = _computed(candidates)
+    computed = _computed(as_candidates(mistakes))
     as_is = _best(got, expected, found, [m for m in computed if m.candidate.tier < 2], others)
     float32 = _float32_if_shown(got, expected, as_is, float32_seen or has_float32(got) or any(
         has_float32(g) for g, _ in others))
     if float32:
         return float32
     if as_is:
-        return _named(as_is)
+        return _named(as_is.candidate)
     generic = _generic(got, expected, found, function, batch_sizes, rtol, atol)
     if generic and generic.id != "wrong-shape":  # a shape alone: a mistake may say more
         return generic
     left_out = _best(got, expected, found, [m for m in computed if m.candidate.tier == 2],
                      others)
     if left_out:
-        return _named(left_out)
+        return _named(left_out.candidate)
     composed = _composed(got, expected, found, computed, batch_sizes, others)
     if composed:
         return composed
@@ -366,24 +368,16 @@ def of_value(got, expected, found: Mismatch, function: str, mistakes, batch_size
 
 
 def _computed(candidates) -> list[_Match]:
-    """Each candidate computed under each setting of its knobs (a formula that does not
-    apply to the case, raising, is left out)."""
+    """Each candidate computed (a formula that does not apply to the case, raising, is left
+    out)."""
     computed = []
     for order, candidate in enumerate(candidates):
-        for setting in _settings(candidate.knobs):
-            try:
-                value = candidate.produce(**setting)
-            except Exception:  # a mistake formula may not apply to this case at all
-                continue
-            computed.append(_Match(np.inf, (candidate.tier, order), candidate, setting, value))
+        try:
+            value = candidate.produce()
+        except Exception:  # a mistake formula may not apply to this case at all
+            continue
+        computed.append(_Match(np.inf, (candidate.tier, order), candidate, value))
     return computed
-
-
-def _settings(knobs: dict) -> list[dict]:
-    settings = [{}]
-    for name, values in knobs.items():
-        settings = [{**s, name: v} for s in settings for v in values]
-    return settings
 
 
 def _best(got, expected, found, computed, others, transform=None) -> _Match | None:
@@ -391,7 +385,7 @@ def _best(got, expected, found, computed, others, transform=None) -> _Match | No
     better than the right answer does and is not contradicted on the other cases."""
     best = None
     for match in computed:
-        target, right = (found.got, found.expected) if match.candidate.leaf else (got, expected)
+        target, right = (found.got, found.expected) if _is_part(match) else (got, expected)
         value = match.value if transform is None else transform(match.value, target)
         if value is None:
             continue
@@ -404,7 +398,7 @@ def _best(got, expected, found, computed, others, transform=None) -> _Match | No
             continue
         if _contradicted(match, others):
             continue
-        best = _Match(d, match.order, match.candidate, match.knobs, value, match.value)
+        best = _Match(d, match.order, match.candidate, value, match.value)
     return best
 
 
@@ -418,7 +412,7 @@ def _contradicted(match: _Match, others) -> bool:
         if compute is None:
             continue
         try:
-            value = compute(**match.knobs)
+            value = compute()
         except Exception:  # does not apply there: nothing to hold against it
             continue
         g, v = nonfinite_pattern(got), nonfinite_pattern(value)
@@ -430,18 +424,21 @@ def _contradicted(match: _Match, others) -> bool:
     return False
 
 
-def _named(match: _Match) -> Diagnosis:
-    mistake = match.candidate.mistake
-    return Diagnosis(mistake.id, fill(mistake.message, match.knobs), mistake.hint)
+def _named(candidate: Candidate) -> Diagnosis:
+    mistake = candidate.mistake
+    return Diagnosis(mistake.id, fill(mistake.message, candidate.knobs), mistake.hint)
+
+
+def _is_part(match: _Match) -> bool:
+    return match.candidate.part is not None
 
 
 def float32_reading(got, expected, mistakes, found, others=()) -> Diagnosis | None:
     """The `float32` diagnosis if `got` reads as the right answer computed in float32,
     whether or not the submission shows float32 anywhere (`grader.checks` keeps it for the
     case a later function does)."""
-    candidates = [c if isinstance(c, Candidate) else Candidate(c[0], c[1]) for c in mistakes
-                  if (c.tier if isinstance(c, Candidate) else 0) < 2]
-    as_is = _best(got, expected, found, _computed(candidates), others)
+    as_is = _best(got, expected, found,
+                  _computed([c for c in as_candidates(mistakes) if c.tier < 2]), others)
     return _float32_if_shown(got, expected, as_is, True)
 
 
@@ -468,11 +465,11 @@ def _composed(got, expected, found, computed, batch_sizes, others) -> Diagnosis 
                      others, lambda value, target, name=name: _transformed(
                          value, target, name, batch_sizes)[1])
         if best:
-            target = found.got if best.candidate.leaf else got
+            target = found.got if _is_part(best) else got
             fields = _transformed(best.base, target, name, batch_sizes)[0]
             return _with_clause(best, name, fields, got, expected)
     for match in (m for m in computed if m.candidate.tier < 2):
-        target = found.got if match.candidate.leaf else got
+        target = found.got if _is_part(match) else got
         d = distance(target, match.value)
         if FLOAT64_ROUNDING < d <= FLOAT32 and has_float32(target) and \
                 not _contradicted(match, others):
@@ -490,7 +487,7 @@ def _transformed(value, target, name: str, batch_sizes) -> tuple[dict, object]:
 
 
 def _with_clause(match: _Match, transform: str, fields: dict, got, expected) -> Diagnosis:
-    named = _named(match)
+    named = _named(match.candidate)
     shapes = {"got_shape": np.shape(got), "expected_shape": np.shape(expected)}
     factor = fields.get("factor")
     if factor is not None:

@@ -28,10 +28,17 @@ FLOOR = 1e-3
 def distance(got, reading, depth: int = 0) -> float:
     """How far `got` is from `reading`: the largest |g − r| / (|r| + floor) over the entries
     (floor: `FLOOR` times the largest entry of either, so tiny entries count absolutely),
-    0 when equal, inf when their structure differs (type, length, keys, shape) or their
-    non-finite entries do (a NaN or ±inf must sit where the reading has the same)."""
+    0 when equal, inf when their structure differs (type, length, keys, shape, integers held
+    as floats) or their non-finite entries do (a NaN or ±inf must sit where the reading has
+    the same)."""
     if depth > 20:
         return np.inf
+    if _is_boolean(got) and _is_boolean(reading):  # True/False: equal or not
+        return 0.0 if np.shape(got) == np.shape(reading) and np.array_equal(got, reading) \
+            else np.inf
+    if isinstance(got, np.ndarray) and isinstance(reading, np.ndarray) and \
+            reading.dtype.kind in "iu" and got.dtype.kind not in "iu":
+        return np.inf  # integers (indices) held as floats: as `grader.compare` sees it
     a, b = numeric(got), numeric(reading)
     if a is not None and b is not None:
         return _array_distance(a, b)
@@ -126,6 +133,11 @@ def _array_distance(a: np.ndarray, b: np.ndarray) -> float:
     with np.errstate(over="ignore", invalid="ignore"):
         worst = float(np.max(np.abs(x - y) / (np.abs(y) + floor)))
     return worst if np.isfinite(worst) else np.inf
+
+
+def _is_boolean(value) -> bool:
+    return isinstance(value, (bool, np.bool_)) or \
+        isinstance(value, np.ndarray) and value.dtype.kind == "b"
 
 
 def _is_number(value) -> bool:

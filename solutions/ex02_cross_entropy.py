@@ -1,4 +1,4 @@
-"""Reference solution of exercise 2 (cross-entropy), its case generators and known mistakes."""
+"""Reference solution of exercise 2 (cross-entropy) and its known mistakes."""
 
 import numpy as np
 
@@ -41,20 +41,6 @@ def _onehot(y, C):
     return Y
 
 
-# -- case generators ----------------------------------------------------------------------
-
-def dense_distributions(rng, C):
-    """Two distributions over C classes with every probability positive."""
-    return {"p": rng.dirichlet(np.ones(C)), "q": rng.dirichlet(np.ones(C))}
-
-
-def onehot_target(rng, C):
-    """p is the one-hot distribution of a true class, q a dense prediction."""
-    p = np.zeros(C)
-    p[rng.integers(C)] = 1.0
-    return {"p": p, "q": rng.dirichlet(np.ones(C))}
-
-
 # -- known mistakes -------------------------------------------------------------------------
 
 def mistake_zero_log_zero_nan(p, q):
@@ -94,18 +80,15 @@ def mistake_all_pairs_indexing(F, y):
     return float(-np.mean(_log_softmax(F)[:, y]))
 
 
-def _all_pairs_lse_once(F, y):
-    # the picked scores z[:, y] summed over the N × N block, the log-sum-exp once per row,
+def mistake_all_pairs_indexing__lse_once(F, y):
+    """the log-sum-exp counted once per row, not once per pair"""
+    # another form of the same mistake (the grader tries it too, and under a scaling): the
+    # picked scores z[:, y] summed over the N × N block, the log-sum-exp once per row,
     # shifted by each row's maximum as stable code does; averaged like the block (N²)
     F = np.asarray(F, dtype=np.float64)
     z = F - np.max(F, axis=1, keepdims=True)
     log_norm = np.log(np.sum(np.exp(z), axis=1))
     return float((np.sum(log_norm) - np.sum(z[:, y])) / len(y) ** 2)
-
-
-# other ways of writing the same mistake (the grader tries each, and each under a scaling)
-mistake_all_pairs_indexing.forms = {
-    "the log-sum-exp counted once per row, not once per pair": _all_pairs_lse_once}
 
 
 def mistake_onehot_times_log(F, y):

@@ -64,10 +64,10 @@ class Monotone(Kind):
         x = inputs.get(name)
         array = _numeric(x)
         if array is None:
-            from ..cases import summarize
+            from ..values import describe
 
             raise GradewiseError(f"check {check.name!r} (kind monotone) raises the input "
-                                 f"{name!r}, but case {case.name!r} has {summarize(x)} there: "
+                                 f"{name!r}, but case {case.name!r} has {describe(x)} there: "
                                  "a number or a numeric array is needed")
         low, high = INTEGER_STEP if array.dtype.kind in "iu" else STEP
         which = "each entry" if entries == "every" else "each row's largest entry"
@@ -107,9 +107,9 @@ class Monotone(Kind):
     def _against_reference(self, check, run, ctx, outputs, text, worst=None):
         """The verdict once the property failed (`text`) or could not be judged (None): the
         first output that differs from the reference's, diagnosed, else `text` alone."""
-        from ..cases import summarize
         from ..checks import Verdict, evidence, select, value_verdict
         from ..compare import mismatch
+        from ..values import describe
 
         verdict = None
         for call, got in zip(run.calls, outputs):
@@ -127,8 +127,8 @@ class Monotone(Kind):
             verdict.message = text + (f" — {verdict.message}" if verdict.diagnosis else "")
         shown, name = verdict.evidence, check.options["input"]
         shown.note = run.case.note  # the case, with x and x′ side by side
-        shown.inputs = [(n, summarize(v)) for n, v in run.inputs.items()]
-        shown.inputs.append((f"{name}′", summarize(run.calls[1].inputs[name])))
+        shown.inputs = [(n, describe(v)) for n, v in run.inputs.items()]
+        shown.inputs.append((f"{name}′", describe(run.calls[1].inputs[name])))
         if worst is not None:  # the entry the message names, in f(x) and f(x′) alike
             shown.worst_index = worst
         return verdict
@@ -152,6 +152,26 @@ class Monotone(Kind):
             elif not np.any((x2 > x) & (sign * (after - before) > atol)):
                 problems.append(NOT_MOVING.format(case=run.case.name, there=there, input=name))
         return problems
+
+    def explain_reference(self, check, run, ctx):
+        from ..checks import select
+        from ..compare import as_float_array
+
+        name = check.options["input"]
+        x, x2 = (_numeric(call.inputs[name]) for call in run.calls)
+        before, after = (as_float_array(select(ctx.reference(check, call), check.select)[1])
+                         for call in run.calls)
+        if before is None or after is None or before.shape != x.shape:
+            return None  # `sanity` says it: the output does not follow the input
+        sign = 1.0 if check.options["direction"] == "increasing" else -1.0
+        moved = np.where((x2 > x) & np.isfinite(after - before), sign * (after - before), np.inf)
+        worst = np.unravel_index(int(np.argmin(moved)), x.shape)
+        at = f"[{', '.join(str(int(i)) for i in worst)}]" if x.ndim else ""
+        x_shown, x2_shown = _distinct(x[worst], x2[worst])
+        y_shown, y2_shown = _distinct(before[worst], after[worst])
+        return (f"raising {name}{at} from {x_shown} to {x2_shown} moves its output from "
+                f"{y_shown} to {y2_shown}, so it is not {check.options['direction']} in {name}: "
+                "either the function or the check's `direction` (or `entries`) is wrong")
 
 
 def _numeric(value):

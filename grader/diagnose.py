@@ -108,12 +108,18 @@ NON_FINITE_CAUSE = {
     "overflow": "with inputs as large as {largest:g}, exp overflows to inf (above ≈709 in "
                 "float64), and inf − inf or inf/inf is NaN: subtract the maximum first. (A "
                 "probability that underflows to 0 gives NaN too, in 0 · log 0.)",
-    "nan": "no input is large enough to overflow exp, so the NaN most likely comes from "
-           "0 · log 0 = 0 · (−inf) (a probability that underflowed to 0), 0/0 or inf − inf: "
-           "is a log or a division applied to a value that can be 0?",
-    "inf": "no input is large enough to overflow exp, so the inf most likely comes from "
-           "log(0) = −inf or a division by 0: is a log or a division applied to a value that "
-           "can be 0?",
+    # the inputs are small, but a product of them (a score Wx) may not be: either can be
+    "product": "a product of these inputs (a score like Wx) can reach about {largest:.3g}, "
+               "and exp overflows to inf above ≈709 (inf − inf or inf/inf is NaN): subtract the "
+               "maximum first. If you do, a probability that underflowed to 0 gives it: "
+               "0 · log 0 = 0 · (−inf) is NaN, log 0 is −inf; take log-probabilities by "
+               "log-sum-exp, never the log of a probability.",
+    "nan": "no input, nor a product of two, is large enough to overflow exp, so the NaN most "
+           "likely comes from 0 · log 0 = 0 · (−inf) (a probability that underflowed to 0), "
+           "0/0 or inf − inf: is a log or a division applied to a value that can be 0?",
+    "inf": "no input, nor a product of two, is large enough to overflow exp, so the inf most "
+           "likely comes from log(0) = −inf or a division by 0: is a log or a division "
+           "applied to a value that can be 0?",
 }
 JACOBIAN_FORM_WHY = {
     True: "the shape convention says a gradient has the shape of its parameter, so drop "
@@ -542,23 +548,41 @@ def _generic(got, expected, found, function, batch_sizes, rtol, atol) -> Diagnos
 
 def _non_finite(function: str, found: Mismatch, inputs) -> Diagnosis:
     """A NaN or inf that no reading explains, with where it most likely comes from: an
-    overflow of exp needs an input beyond ≈709; otherwise a log or a division of 0."""
+    overflow of exp needs an input beyond ≈709 (then it is said), or a product of inputs
+    that can reach it (then either may be: both are said); otherwise a log or a division
+    of 0."""
     bad = "NaN" if np.isnan(np.asarray(found.got, dtype=float)).any() else "inf"
-    largest = _largest_input(inputs or {})
+    arrays = [a for a in map(_finite_magnitudes, (inputs or {}).values()) if a is not None]
+    largest = max((float(np.max(a)) for a in arrays), default=0.0)
+    product = _largest_product(arrays)
     if largest > EXP_OVERFLOW:
         cause = NON_FINITE_CAUSE["overflow"].format(largest=largest)
+    elif product > EXP_OVERFLOW:
+        cause = NON_FINITE_CAUSE["product"].format(largest=product)
     else:
         cause = NON_FINITE_CAUSE["nan" if bad == "NaN" else "inf"]
     return Diagnosis("non-finite", TEMPLATES["non-finite"].format(function=function, bad=bad,
                                                                   cause=cause))
 
 
-def _largest_input(inputs: dict) -> float:
+def _finite_magnitudes(value):
+    """|value| of a float input, its non-finite entries 0, or None (integers are labels and
+    sizes, not magnitudes)."""
+    float_array = isinstance(value, np.ndarray) and value.dtype.kind == "f"
+    array = _try_array(value) if float_array or isinstance(value, float) else None
+    if array is None or not array.size:
+        return None
+    return np.where(np.isfinite(array), np.abs(array), 0.0)
+
+
+def _largest_product(arrays) -> float:
+    """A bound on the entries of a product of two inputs (W @ x sums n products over an
+    axis of length n that both share): max |a| · max |b| · n."""
     largest = 0.0
-    for value in inputs.values():
-        array = _try_array(value) if isinstance(value, (np.ndarray, float, int)) else None
-        if array is not None and array.size and np.isfinite(array).any():
-            largest = max(largest, float(np.max(np.abs(array[np.isfinite(array)]))))
+    for i, a in enumerate(arrays):
+        for b in arrays[i + 1:]:
+            shared = set(np.shape(a)) & set(np.shape(b)) or {1}
+            largest = max(largest, float(np.max(a)) * float(np.max(b)) * max(shared))
     return largest
 
 

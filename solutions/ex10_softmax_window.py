@@ -167,6 +167,12 @@ def mistake_log_of_softmax(X, y, W, b):
         return float(-np.mean(np.log(_softmax(_scores(X, W, b))[np.arange(len(y)), y])))
 
 
+def mistake_onehot_times_log(X, y, W, b):
+    P = _softmax(_scores(X, W, b))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(-np.mean(np.sum(_onehot(y, P.shape[1]) * np.log(P), axis=1)))
+
+
 def mistake_x_grad_without_1_over_n(X, y, W, b):
     delta = _delta(X, y, W, b)
     return {"W": delta.T @ X, "b": delta.sum(axis=0), "X": len(y) * delta @ W}

@@ -17,7 +17,7 @@ from grader.results import CheckResult, Evidence, ExerciseResult, StudentResults
 
 from conftest import COURSE, grade_text, mistake_source, render, solution_source
 
-EX = {n: COURSE.find(str(n)) for n in range(1, 9)}
+EX = {n: COURSE.find(str(n)) for n in range(1, 11)}
 
 
 def failing(result, function=None) -> dict:
@@ -103,8 +103,7 @@ def test_a_mistake_transposed_and_reshaped_is_named():
         assert result.id == "forgot-fprime" and clause in result.message
 
 
-def test_a_hard_coded_step_is_told_the_step_it_matches(grader):
-    fixed = """
+FIXED_STEP = """
 import numpy as np
 
 def numerical_gradient(f, x, eps=1e-5):
@@ -123,7 +122,10 @@ def numerical_gradient(f, x, eps=1e-5):
         it.iternext()
     return grad
 """
-    result = grade_text(grader, EX[8], solution_source(EX[8]) + fixed)
+
+
+def test_a_hard_coded_step_is_told_the_step_it_matches(grader):
+    result = grade_text(grader, EX[8], solution_source(EX[8]) + FIXED_STEP)
     found = failing(result, "numerical_gradient")
     assert set(found.values()) == {"hardcoded-eps"} and len(found) == 3
     assert all("a step of h = 0.001" in c.message for c in result.checks
@@ -132,21 +134,22 @@ def numerical_gradient(f, x, eps=1e-5):
 
 # -- the same wrong numbers, the same diagnosis ---------------------------------------------------
 
-def test_delta_without_u_is_named_in_local_error_as_in_grad_b(grader):
-    no_upstream = """
+DELTA_WITHOUT_U = """
 def local_error(x, W, b, u):
     s = _sigmoid(W @ x + b)
     return s * (1 - s)                       # the upstream gradient u never multiplied in
 """
-    result = grade_text(grader, EX[4], solution_source(EX[4]) + no_upstream)
+
+
+def test_delta_without_u_is_named_in_local_error_as_in_grad_b(grader):
+    result = grade_text(grader, EX[4], solution_source(EX[4]) + DELTA_WITHOUT_U)
     found = failing(result, "local_error")
     assert set(found.values()) == {"forgot-ds-dh"}
     message = next(c.message for c in result.checks if c.function == "local_error")
     assert "`grad_b`" in message and "∂s/∂h = uᵀ" in message
 
 
-def test_a_dropped_bias_is_named_in_every_function_of_exercise_5(grader):
-    no_bias = """
+NO_BIAS_EX5 = """
 import numpy as np
 
 class Layer:
@@ -175,7 +178,10 @@ def score_and_grads(x, W, b, u):
     h, d = Layer(W, b).forward(x), _delta(x, W, b, u)
     return float(u @ h), {"W": np.outer(d, x), "b": d, "u": h, "x": W.T @ d}
 """
-    result = grade_text(grader, EX[5], no_bias)
+
+
+def test_a_dropped_bias_is_named_in_every_function_of_exercise_5(grader):
+    result = grade_text(grader, EX[5], NO_BIAS_EX5)
     found = failing(result)
     assert len(found) == 13
     assert set(found.values()) == {"grad-w-forgot-bias", "grad-x-forgot-bias",
@@ -183,17 +189,21 @@ def score_and_grads(x, W, b, u):
     assert all("bias" in c.message for c in result.checks if not c.passed)
 
 
+WINDOW_SCORE_NO_BIAS = "\ndef window_score(x, W, b, u):\n    return float(u @ _sigmoid(W @ x))\n"
+
+
 def test_a_bias_left_out_elsewhere_is_read_as_an_input_left_out(grader):
     # window_score has no catalogued missing-bias mistake: the generic reading names b
-    no_bias = "\ndef window_score(x, W, b, u):\n    return float(u @ _sigmoid(W @ x))\n"
-    result = grade_text(grader, EX[6], solution_source(EX[6]) + no_bias)
+    result = grade_text(grader, EX[6], solution_source(EX[6]) + WINDOW_SCORE_NO_BIAS)
     check = next(c for c in result.checks if c.function == "window_score")
     assert check.diagnosis == "input-left-out" and "`b` = 0" in check.message
 
 
+ADD_IGNORES_UP = "\ndef add_backward(up):\n    return 1.0, 1.0\n"
+
+
 def test_an_upstream_gradient_ignored_is_read_as_an_input_left_out(grader):
-    ignores_up = "\ndef add_backward(up):\n    return 1.0, 1.0\n"
-    result = grade_text(grader, EX[7], solution_source(EX[7]) + ignores_up)
+    result = grade_text(grader, EX[7], solution_source(EX[7]) + ADD_IGNORES_UP)
     check = next(c for c in result.checks if c.function == "add_backward")
     assert check.diagnosis == "input-left-out" and "`up`" in check.message
 
@@ -227,6 +237,34 @@ def softmax_cross_entropy(F, y):
         in check.message
 
 
+UNSTABLE_WINDOW_LOSS = """
+def window_loss(X, y, W, b):
+    F = X @ W.T + b
+    P = np.exp(F) / np.exp(F).sum(axis=1, keepdims=True)    # no maximum subtracted
+    return float(-np.mean(np.log(P[np.arange(len(y)), y])))
+"""
+
+STABLE_WINDOW_LOSS_LOG_OF_ZERO = """
+def window_loss(X, y, W, b):
+    P = window_probs(X, W, b)                               # stable: the maximum subtracted
+    Y = np.zeros_like(P)
+    Y[np.arange(len(y)), y] = 1.0
+    return float(-np.mean(np.sum(Y * np.log(P), axis=1)))
+"""
+
+
+def test_the_same_nan_is_told_apart_by_the_cases_where_it_does_not_happen(grader):
+    # exercise 10: both losses are NaN for scores in the thousands; only the unstable one is
+    # NaN for scores near 1000 that are close together, where no probability underflows
+    stable = grade_text(grader, EX[10], solution_source(EX[10]) + STABLE_WINDOW_LOSS_LOG_OF_ZERO)
+    assert failing(stable) == {"J stays finite for scores in the thousands": "onehot-times-log"}
+    unstable = grade_text(grader, EX[10], solution_source(EX[10]) + UNSTABLE_WINDOW_LOSS)
+    check = next(c for c in unstable.checks if not c.passed)
+    assert failing(unstable) == {check.name: "non-finite"}
+    assert check.failed_cases == ["large-scores", "large-close-scores"]
+    assert "a product of these inputs" in check.message and "exp overflows" in check.message
+
+
 def test_a_nan_no_reading_explains_says_where_it_comes_from():
     from grader import diagnose
 
@@ -237,9 +275,17 @@ def test_a_nan_no_reading_explains_says_where_it_comes_from():
                               inputs={"F": np.array([1.0, -3.0])})
     large = diagnose.of_value(got, expected, found, "f", [], set(), 1e-7, 1e-9,
                               inputs={"F": np.array([1e4, -3.0])})
-    assert small.id == large.id == "non-finite"
-    assert "0 · log 0" in small.message and "no input is large enough" in small.message
+    # small inputs whose product (a score Wx) overflows exp: either cause may be, both said
+    scores = diagnose.of_value(got, expected, found, "f", [], set(), 1e-7, 1e-9,
+                               inputs={"X": np.array([[3.0, -2.0]]),
+                                       "W": np.array([[300.0, -200.0], [1.0, 2.0]]),
+                                       "y": np.array([1000, 2000])})
+    assert small.id == large.id == scores.id == "non-finite"
+    assert "0 · log 0" in small.message and "no input, nor a product of two, is large" in \
+        small.message
     assert "exp overflows to inf" in large.message and "subtract the maximum" in large.message
+    assert "no input" not in scores.message and "can reach about 1.8e+03" in scores.message
+    assert "subtract the maximum" in scores.message and "0 · log 0" in scores.message
 
 
 FLOAT32 = """
@@ -264,7 +310,7 @@ def _float32_version(function):
 """
 
 
-@pytest.mark.parametrize("number", range(1, 9))
+@pytest.mark.parametrize("number", range(1, 11))
 def test_float32_versions_of_the_references_get_one_diagnosis_float32(grader, number):
     spec = EX[number]
     source = solution_source(spec) + FLOAT32 + "".join(
@@ -308,6 +354,32 @@ def test_property_predicates_say_what_an_unsendable_value_was(grader):
     for check in (c for c in result.checks if c.function == "softmax"):
         assert not check.passed and "Unsupported" not in check.message
         assert "generator" in check.message
+
+
+# -- the same diagnoses in a student release ----------------------------------------------------
+
+@pytest.mark.parametrize("number,source", [
+    (2, ALL_PAIRS_SUM_OVER_N),                 # another form of a mistake, scaled
+    (8, FIXED_STEP),                           # a mistake's knob (the step it hard-codes)
+    (4, DELTA_WITHOUT_U),                      # a mistake of a function of the same quantity
+    (5, NO_BIAS_EX5),
+    (6, WINDOW_SCORE_NO_BIAS),                 # an input left out
+    (7, ADD_IGNORES_UP),
+    (10, UNSTABLE_WINDOW_LOSS),                # held against the other cases
+    (10, STABLE_WINDOW_LOSS_LOG_OF_ZERO),
+], ids=["form-scaled", "knob", "borrowed", "bias-ex5", "left-out-0", "left-out-1",
+        "non-finite", "others"])
+def test_a_release_diagnoses_from_its_key_as_the_full_course_does(grader, number, source):
+    from grader.keys import released
+
+    spec = EX[number]
+    source = source if number == 5 else solution_source(spec) + source
+    key = released(spec, grader.references(spec), grader.seed, COURSE.public(spec))
+    from_key = grader.grade_source(spec, source, "/submission/student.py", "student.py",
+                                   references=key)
+    full = grade_text(grader, spec, source)
+    assert failing(full) and all(failing(full).values())
+    assert from_key.to_json() == full.to_json()
 
 
 # -- evidence shows the difference ----------------------------------------------------------------

@@ -472,8 +472,8 @@ class _Pool:
     """`jobs` grading processes, forked from this (solution-free) process, fed one student
     at a time over pipes; each answers with one JSON line."""
 
-    def __init__(self, jobs: int, course, specs, seed: int, limits, hide):
-        self.args = (course, specs, seed, limits, hide)
+    def __init__(self, jobs: int, course, specs, seed: int, limits, timeout, hide):
+        self.args = (course, specs, seed, limits, timeout, hide)
         self.workers: dict[int, _Worker] = {}  # by the descriptor its results come on
         for _ in range(jobs):
             self._spawn()
@@ -581,7 +581,7 @@ def _reap(pid: int, patience: float = REAP_SECONDS) -> None:
         time.sleep(0.01)
 
 
-def _pool_main(task_fd, result_fd, course, specs, seed, limits, hide):
+def _pool_main(task_fd, result_fd, course, specs, seed, limits, timeout, hide):
     from .grading import Grader  # its sandbox forks first, before any solution is loaded
     from .sandbox import die_with_parent
 
@@ -590,7 +590,7 @@ def _pool_main(task_fd, result_fd, course, specs, seed, limits, hide):
         "a batch pool process must start without solutions"
     tasks = os.fdopen(task_fd, "r", encoding="utf-8")
     results = os.fdopen(result_fd, "w", encoding="utf-8")
-    with Grader(course, seed=seed, limits=limits, hide=hide) as grader:
+    with Grader(course, seed=seed, limits=limits, hide=hide, timeout=timeout) as grader:
         for line in tasks:
             task = json.loads(line)
             student = Student.from_task(task)
@@ -609,7 +609,9 @@ def _pool_main(task_fd, result_fd, course, specs, seed, limits, hide):
 class BatchOptions:
     jobs: int = 0  #: pool processes (0: the number of cores)
     seed: int = 0
-    limits: Limits | None = None  #: of the sandbox (None: its defaults)
+    limits: Limits | None = None  #: of the sandbox (None: `grading.time_limits()`)
+    #: the instructor's `--timeout`: every limit at least this many seconds of computing time
+    timeout: float | None = None
     resume: bool = False
     deadline: float = 0.0  #: seconds to grade one student (0: `student_deadline` of the specs)
 
@@ -658,34 +660,37 @@ def _grade_class(subs, out, unpacked, course, specs, options, on_result) -> Clas
     return class_results
 
 
-def student_deadline(specs, limits) -> float:
+def student_deadline(specs, limits=None, timeout: float | None = None) -> float:
     """Seconds a pool process may take to grade one student before it is killed: per
-    exercise, the longest its sandbox run may take (`run_time_bound`) and
-    EXERCISE_MARGIN_SECONDS; then STUDENT_MARGIN_SECONDS. Only something stuck (a read that
-    never ends, a grader bug) comes near it."""
+    exercise, the longest its sandbox run may take (`run_time_bound`, with the limits the
+    `Grader` plans from `limits` and the instructor's `timeout`) and EXERCISE_MARGIN_SECONDS;
+    then STUDENT_MARGIN_SECONDS. Only something stuck (a read that never ends, a grader bug)
+    comes near it."""
     from . import kinds
+    from .grading import call_seconds, time_limits
     from .sandbox import run_time_bound
 
+    limits = time_limits(limits, timeout)
     total = STUDENT_MARGIN_SECONDS
     for spec in specs:
         calls = {}  # as Grader._plan makes them, at most: per function, case and call
         for check in spec.checks:
-            timeout = check.timeout or limits.call_timeout
+            seconds = call_seconds(check, limits, timeout)
             for case in spec.cases_for(check):
                 for n in range(kinds.get(check.kind).calls_per_case):
                     key = (check.function, case.name, n)
-                    calls[key] = max(calls.get(key, 0.0), timeout)
+                    calls[key] = max(calls.get(key, 0.0), seconds)
         total += run_time_bound(limits, calls.values()) + EXERCISE_MARGIN_SECONDS
     return total
 
 
 def _grade_all(todo, folder: BatchFolder, class_results: ClassResults, course, specs,
                options: BatchOptions, hide, on_result):
-    from .grading import Limits  # numpy and the engine, once, shared by the forks
+    from . import grading  # noqa: F401  numpy and the engine, once, shared by the forks
 
     jobs = max(1, min(options.jobs or len(os.sched_getaffinity(0)), len(todo)))
-    deadline = options.deadline or student_deadline(specs, options.limits or Limits())
-    pool = _Pool(jobs, course, specs, options.seed, options.limits, hide=hide)
+    deadline = options.deadline or student_deadline(specs, options.limits, options.timeout)
+    pool = _Pool(jobs, course, specs, options.seed, options.limits, options.timeout, hide=hide)
     queue, attempts = list(todo), Counter()
 
     def zero(student, reason):

@@ -122,6 +122,7 @@ def _register_exercise(sub, common):
     p.add_argument("which", help="exercise number, slug, or 'all'")
     p.add_argument("--file", type=Path, help="grade this .py or .ipynb instead of the workspace file")
     p.add_argument("--strict", action="store_true", help="exit 3 unless the score is full")
+    _add_timeout(p)
     p.set_defaults(handler=cmd_exercise)
 
 
@@ -138,7 +139,7 @@ def cmd_exercise(args) -> int:
     numbers = course.numbers()
     workspace = Workspace.locate(args.workspace)
     results, created = [], []
-    with Grader(course, seed=args.seed) as grader:
+    with Grader(course, seed=args.seed, timeout=_timeout(args)) as grader:
         for spec in specs:
             path = args.file or workspace.file(spec)
             if args.file is None and workspace.ensure_stub(spec):
@@ -343,6 +344,20 @@ def cmd_reset(args) -> int:
     return EXIT_OK
 
 
+def _add_timeout(parser) -> None:
+    parser.add_argument("--timeout", type=float, metavar="S",
+                        help="seconds of computing time per call, and at least that for "
+                             "every limit (a check's own, loading the file): more time on a "
+                             "slow machine (default: 1 per call, 10 to load)")
+
+
+def _timeout(args) -> float | None:
+    """The instructor's --timeout (None: the course's limits). Raises GradewiseError."""
+    if args.timeout is not None and not 0 < args.timeout < float("inf"):
+        raise GradewiseError("--timeout: expected a positive number of seconds")
+    return args.timeout
+
+
 def _print_json(value) -> None:
     import json
 
@@ -371,8 +386,7 @@ def _register_batch(sub, common):
                    help="where gradebook.csv, summary.json and feedback/ go")
     p.add_argument("--jobs", type=int, default=0, metavar="N",
                    help="students graded in parallel (default: the number of cores)")
-    p.add_argument("--timeout", type=float, metavar="S",
-                   help="seconds per call (default 5; a check's own timeout wins)")
+    _add_timeout(p)
     p.add_argument("--resume", action="store_true",
                    help="grade only the students that have no feedback in DIR yet")
     p.add_argument("--exercises", metavar="LIST", help="which exercises, e.g. 1,3-5 (default: all)")
@@ -388,7 +402,7 @@ def cmd_batch(args) -> int:
         raise GradewiseError("--jobs: expected a number of processes, 1 or more (0: all cores)")
     course = find_course()
     specs = parse_exercises(args.exercises, course.specs())
-    options = BatchOptions(jobs=args.jobs, seed=args.seed, limits=_limits(args),
+    options = BatchOptions(jobs=args.jobs, seed=args.seed, timeout=_timeout(args),
                            resume=args.resume)
     if args.json:
         print(find("class", "json").render(grade_class(args.subs, args.out, course, specs,
@@ -401,14 +415,6 @@ def cmd_batch(args) -> int:
     return EXIT_OK
 
 
-def _limits(args):
-    from .sandbox import Limits
-
-    if args.timeout is None:
-        return Limits()
-    if not args.timeout > 0:
-        raise GradewiseError("--timeout: expected a positive number of seconds")
-    return Limits(call_timeout=args.timeout)
 
 
 class _BatchProgress:
@@ -463,8 +469,7 @@ def _register_gradescope(sub, common):
                        help="instructor: build a Gradescope autograder (.zip)")
     p.add_argument("--out", type=Path, required=True, metavar="ZIP", help="the zip to write")
     p.add_argument("--exercises", metavar="LIST", help="which exercises, e.g. 1,3-5 (default: all)")
-    p.add_argument("--timeout", type=float, metavar="S",
-                   help="seconds per call (default 5; a check's own timeout wins)")
+    _add_timeout(p)
     p.add_argument("--hidden-seed", type=int, metavar="N",
                    help="also grade the random cases drawn with seed N; those results are "
                         "shown to students once grades are published")
@@ -478,9 +483,8 @@ def cmd_gradescope(args) -> int:
 
     course = find_course()
     specs = parse_exercises(args.exercises, course.specs())
-    limits = _limits(args)
     built = build_autograder(args.out, course, specs, seed=args.seed,
-                             hidden_seed=args.hidden_seed, call_timeout=limits.call_timeout)
+                             hidden_seed=args.hidden_seed, timeout=_timeout(args))
     if args.json:
         _print_json(built)
     else:

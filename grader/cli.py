@@ -364,10 +364,10 @@ def _print_json(value) -> None:
     print(json.dumps(value, indent=2))
 
 
-def _console(args):
+def _console(args, stderr: bool = False):
     from rich.console import Console
 
-    return Console(no_color=args.no_color or None, highlight=False)
+    return Console(no_color=args.no_color or None, highlight=False, stderr=stderr)
 
 
 COMMANDS = [_register_list, _register_exercise, _register_hint, _register_validate,
@@ -394,7 +394,9 @@ def _register_batch(sub, common):
 
 
 def cmd_batch(args) -> int:
-    from .batch import BatchOptions, grade_class, parse_exercises
+    import signal
+
+    from .batch import BatchInterrupted, BatchOptions, grade_class, parse_exercises
     from .course import find_course
     from .writers import find
 
@@ -404,62 +406,95 @@ def cmd_batch(args) -> int:
     specs = parse_exercises(args.exercises, course.specs())
     options = BatchOptions(jobs=args.jobs, seed=args.seed, timeout=_timeout(args),
                            resume=args.resume)
+    console = _console(args, stderr=args.json)  # --json: stdout holds the JSON alone
+    # SIGTERM (a closed session, `kill`) ends the batch as Ctrl-C does: saying what is saved
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with _BatchProgress(console, args.subs, args.out, quiet=args.json) as progress:
+            results = grade_class(args.subs, args.out, course, specs, options,
+                                  on_status=progress.update)
+    except BatchInterrupted as exc:
+        console.print(f"Interrupted: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 130
+    except KeyboardInterrupt:
+        console.print(f"Interrupted before any student was graded: nothing changed in "
+                      f"{args.out}.", markup=False, highlight=False)
+        return 130
     if args.json:
-        print(find("class", "json").render(grade_class(args.subs, args.out, course, specs,
-                                                       options)))
-        return EXIT_OK
-    console = _console(args)
-    with _BatchProgress(console) as progress:
-        results = grade_class(args.subs, args.out, course, specs, options, progress.update)
-    console.print(find("class", "terminal").render(results, out=args.out))
+        print(find("class", "json").render(results))
+    else:
+        console.print(find("class", "terminal").render(results, out=args.out))
     return EXIT_OK
 
 
-
-
 class _BatchProgress:
-    """Students done / total, rate and time left: a bar on a terminal, plain lines otherwise."""
+    """What the batch does, as it does it (`grade_class`'s `on_status`): first what --resume
+    keeps and grades again; then students done / total, those in progress, the rate and the
+    time left, as a bar on a terminal (refreshed every second), else one line per student
+    (`quiet`: the first notes only)."""
 
-    def __init__(self, console):
-        self.console, self.bar, self.task = console, None, None
-        self.started, self.resumed = 0.0, 0
+    def __init__(self, console, subs, out, quiet: bool = False):
+        self.console, self.subs, self.out, self.quiet = console, Path(subs), Path(out), quiet
+        self.begun = False
+        self.bar = self.task = None
+        self.shown = 0  #: students whose line is printed (no bar)
 
     def __enter__(self):
-        import time
-
-        self.started = time.monotonic()
-        if self.console.is_terminal:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeRemainingColumn)
-            # no refresh thread: the batch forks processes, and a fork must not copy a lock
-            self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("students  {task.fields[rate]}"), TimeRemainingColumn(),
-                                console=self.console, auto_refresh=False)
-            self.bar.start()
-            self.task = self.bar.add_task("grading", total=None, rate="")
         return self
 
     def __exit__(self, *exc):
         if self.bar is not None:
             self.bar.stop()
 
-    def update(self, name, student, done, total):
+    def update(self, status) -> None:
         import time
 
-        if name is None:  # the start: students already graded (--resume)
-            self.resumed, self.started = done, time.monotonic()
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        rate = (done - self.resumed) / elapsed
-        left = f", about {(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
+        if not self.begun:  # the first call: before grading
+            self.begun, self.shown = True, status.done
+            for line in status.notes(self.subs, self.out):
+                self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            if self.console.is_terminal and not self.quiet:
+                self._start_bar()
+        if self.quiet:
+            return
+        now = time.monotonic()
+        rate, left = status.rate(now), status.seconds_left(now)
         if self.bar is not None:
-            self.bar.update(self.task, completed=done, total=total,
-                            rate=f"{rate:.1f}/s" if rate else "")
+            self.bar.update(self.task, completed=status.done, total=status.total,
+                            running=f"{len(status.running)} in progress" if status.running
+                            else "", rate=f"{rate:.1f}/s" if status.took else "",
+                            left=f"about {_duration(left)} left" if left else "")
             self.bar.refresh()
-        elif name is not None:
+        elif status.done > self.shown and status.last is not None:
             from .safetext import visible
-            self.console.print(f"[{done}/{total}] {visible(name, False)}: {student.score:g}/"
-                               f"{student.max_score:g}  ({rate:.1f} students/s{left})",
-                               markup=False)
+
+            self.shown = status.done
+            name, student = status.last
+            ahead = f", about {_duration(left)} left" if left else ""
+            self.console.print(f"[{status.done}/{status.total}] {visible(name, False)}: "
+                               f"{student.score:g}/{student.max_score:g}  ({rate:.1f} "
+                               f"students/s{ahead})", markup=False, highlight=False,
+                               soft_wrap=True)
+
+    def _start_bar(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        # no refresh thread: the batch forks processes, and a fork must not copy a lock;
+        # the batch calls `update` at least once a second
+        self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("students {task.fields[running]}"),
+                            TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[left]}"),
+                            console=self.console, auto_refresh=False)
+        self.bar.start()
+        self.task = self.bar.add_task("grading", total=None, running="", rate="", left="")
+
+
+def _duration(seconds: float) -> str:
+    """`45 s`, `3 min`, `1 h 05 min`."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 # -- grade gradescope (instructors) -----------------------------------------------------------

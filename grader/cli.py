@@ -348,7 +348,7 @@ def _add_timeout(parser) -> None:
     parser.add_argument("--timeout", type=float, metavar="S",
                         help="seconds of computing time per call, and at least that for "
                              "every limit (a check's own, loading the file): more time on a "
-                             "slow machine (default: 1 per call, 10 to load)")
+                             "slow machine (default: 0.5 per call, 10 to load)")
 
 
 def _timeout(args) -> float | None:
@@ -388,7 +388,8 @@ def _register_batch(sub, common):
                    help="students graded in parallel (default: the number of cores)")
     _add_timeout(p)
     p.add_argument("--resume", action="store_true",
-                   help="grade only the students that have no feedback in DIR yet")
+                   help="keep the feedback in DIR graded from the same files, course, seed "
+                        "and limits; grade the other students")
     p.add_argument("--exercises", metavar="LIST", help="which exercises, e.g. 1,3-5 (default: all)")
     p.set_defaults(handler=cmd_batch)
 
@@ -454,7 +455,7 @@ class _BatchProgress:
             for line in status.notes(self.subs, self.out):
                 self.console.print(line, markup=False, highlight=False, soft_wrap=True)
             if self.console.is_terminal and not self.quiet:
-                self._start_bar()
+                self._start_bar(status.total)
         if self.quiet:
             return
         now = time.monotonic()
@@ -476,7 +477,7 @@ class _BatchProgress:
                                f"students/s{ahead})", markup=False, highlight=False,
                                soft_wrap=True)
 
-    def _start_bar(self):
+    def _start_bar(self, total: int):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         # no refresh thread: the batch forks processes, and a fork must not copy a lock;
@@ -485,14 +486,14 @@ class _BatchProgress:
                             TextColumn("students {task.fields[running]}"),
                             TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[left]}"),
                             console=self.console, auto_refresh=False)
+        self.task = self.bar.add_task("grading", total=total, running="", rate="", left="")
         self.bar.start()
-        self.task = self.bar.add_task("grading", total=None, running="", rate="", left="")
 
 
 def _duration(seconds: float) -> str:
-    """`45 s`, `3 min`, `1 h 05 min`."""
+    """`1 s` (at least), `45 s`, `3 min`, `1 h 05 min`."""
     if seconds < 90:
-        return f"{seconds:.0f} s"
+        return f"{max(seconds, 1):.0f} s"
     minutes = round(seconds / 60)
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 

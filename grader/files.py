@@ -3,8 +3,6 @@ named after text from a student, safely."""
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
 import unicodedata
 from pathlib import Path
@@ -54,6 +52,8 @@ class FolderLock:
     taken by the same process succeeds: the lock keeps other processes out."""
 
     def __init__(self, path: Path, holder: str):
+        import fcntl
+
         self.path = Path(path)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -82,9 +82,12 @@ def file_stem(name: str) -> str:
     (MAX_NAME_BYTES), in Unicode's composed form (NFC), and made only of letters, digits,
     combining marks after them, spaces and `-_.,'()+@&` (never starting with `.`, `-` or a
     space); else a readable start of it, then `~` and a digest of the whole name: the same
-    name gives the same file name in every run, two names never the same one. Nothing in
+    name gives the same file name in every run, and two names the same one only if the first
+    DIGEST_CHARS hex digits of their SHA-256 agree (a plain name holds no `~`). Nothing in
     `name` (separators or look-alikes such as `∕` and `／`, control or direction characters,
     undecodable bytes) reaches the file name."""
+    import hashlib  # here: `grade exercise` never needs it
+
     if _plain(name):
         return name
     digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:DIGEST_CHARS]
@@ -103,8 +106,8 @@ def _allowed(char: str) -> bool:
         return True
     if not unicodedata.category(char).startswith(_CATEGORIES):
         return False
-    # letters that look like a path separator: `∕` DIVISION SLASH, `⁄`, `／`, `⧸` BIG SOLIDUS
-    # are symbols; a combining `̸` SOLIDUS OVERLAY is a mark that draws one
+    # what looks like a path separator: `∕` DIVISION SLASH or `／` FULLWIDTH SOLIDUS are
+    # symbols (out already), but U+0338 COMBINING LONG SOLIDUS OVERLAY is a mark
     return not any(word in unicodedata.name(char, "") for word in ("SOLIDUS", "SLASH"))
 
 

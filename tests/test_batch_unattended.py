@@ -132,7 +132,7 @@ def test_the_cli_says_who_is_graded_again_and_why(tmp_path):
 
 def test_a_second_batch_is_refused_while_the_first_runs_and_accepted_once_it_is_killed(tmp_path):
     first, second, out = tmp_path / "first", tmp_path / "second", tmp_path / "out"
-    for name in ("a1", "a2", "a3", "a4", "a5", "a6"):
+    for name in ("a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8"):
         write(first / name / "ex01_toy.py", LOOPING)
     write(second / "b1" / "ex01_toy.py", RIGHT)
     running = cli("batch", str(first), "--out", str(out), "--jobs", "1", "--timeout", "1")
@@ -141,9 +141,9 @@ def test_a_second_batch_is_refused_while_the_first_runs_and_accepted_once_it_is_
     while not (lock.exists() and lock.read_text()) and time.monotonic() < deadline:
         time.sleep(0.02)
     code, stdout, stderr = finished(cli("batch", str(second), "--out", str(out)))
-    assert running.poll() is None, "the first batch ended too soon for this test"
     assert code == 1 and "is being written by another batch" in stderr
     assert f"process {running.pid}" in stderr and str(first) in stderr  # names the running one
+    assert running.poll() is None, "the first batch ended too soon for this test"
     assert not (out / "feedback" / "b1.json").exists()
     os.kill(running.pid, signal.SIGKILL)  # the main process only: its lock dies with it
     running.communicate()

@@ -48,6 +48,7 @@ from .filenames import exercise_numbers, match_name
 from .resume import file_digest
 from .results import ClassResults, ExerciseInfo, StudentResults
 from .safetext import visible
+from .spec import load_spec
 from .values import dumps
 from .writers import BatchFolder
 
@@ -67,6 +68,12 @@ REAP_SECONDS = 5.0  #: for a killed pool process to end
 NOT_FINISHED = ("grading did not finish within {seconds:.0f} s, so it was stopped: something "
                 "in this submission (or in the grader) kept it waiting. The rest of the class "
                 "was graded; ask your instructor to look at it.")
+
+BROKEN = ("exercise {number} cannot be read: {error}. Fix its spec (`grade validate`), or "
+          "leave it out: {how}.")
+REFUSED = ("exercise {number} ({slug}) cannot be graded{seed}: {problem}. No student was "
+           "graded, so that none is told a false diagnosis: fix the exercise (`grade validate` "
+           "lists every problem), or leave it out with --exercises.")
 
 NOTES = {
     "several": "{count} files could be exercise {number}: `{graded}` was graded; not graded: "
@@ -354,10 +361,35 @@ def _unmatched(path: str, reason: str) -> dict:
     return {"path": readable(path), "reason": reason}
 
 
+def select_exercises(course, text: str | None) -> list:
+    """The specs `--exercises TEXT` names (every one when None), in order. Only those are
+    read: a broken spec left out does not stop the others. Raises GradewiseError for a
+    malformed list, an unknown number, or a chosen spec that cannot be read (its SpecError,
+    with how to leave it out)."""
+    numbers = course.numbers()
+    wanted = _numbers(text, numbers) if text else set(numbers)
+    chosen = []
+    for path, number in zip(course.spec_paths(), numbers):
+        if number in wanted:
+            try:
+                chosen.append(load_spec(path))
+            except GradewiseError as exc:
+                others = ",".join(str(n) for n in sorted(wanted - {number}))
+                how = f"--exercises {others}" if others else "choose others with --exercises"
+                raise GradewiseError(BROKEN.format(number=number, error=exc, how=how)) from None
+    return chosen
+
+
 def parse_exercises(text: str | None, specs) -> list:
     """`1,3-5` → those specs (None: all)."""
     if not text:
         return list(specs)
+    wanted = _numbers(text, [s.number for s in specs])
+    return [s for s in specs if s.number in wanted]
+
+
+def _numbers(text: str, known) -> set:
+    """`1,3-5` → {1, 3, 4, 5}, each one of `known`; else GradewiseError."""
     wanted = set()
     for part in text.split(","):
         bounds = part.strip().split("-")
@@ -365,11 +397,69 @@ def parse_exercises(text: str | None, specs) -> list:
             raise GradewiseError(f"--exercises {text!r}: expected numbers and ranges like 1,3-5")
         low, high = int(bounds[0]), int(bounds[-1])
         wanted.update(range(low, high + 1))
-    known = {s.number for s in specs}
-    if wanted - known:
-        raise GradewiseError(f"--exercises: no exercise {sorted(wanted - known)} in this course "
-                             f"(it has {sorted(known)})")
-    return [s for s in specs if s.number in wanted]
+    if wanted - set(known):
+        raise GradewiseError(f"--exercises: no exercise {sorted(wanted - set(known))} in this "
+                             f"course (it has {sorted(known)})")
+    return wanted
+
+
+# -- the reference solutions, before anyone is graded ------------------------------------------
+
+def check_references(course, specs, seeds, limits=None, timeout: float | None = None) -> None:
+    """Raise GradewiseError when the reference solution of one of `specs` does not score full
+    marks, under one of `seeds`, on the cases that will be graded (or the spec gives a check
+    what its kind cannot judge with): `grader.validate.reference_problems`, naming the
+    exercise and the first check. Grading with it would tell students false diagnoses.
+
+    The references are graded in a process of its own, forked and waited for here, so that
+    this process, which forks the pool that grades students, never loads a solution."""
+    read_fd, write_fd = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read_fd)
+            from .sandbox import die_with_parent
+
+            die_with_parent()
+            found = _first_reference_problem(course, specs, seeds, limits, timeout)
+            with os.fdopen(write_fd, "w", encoding="utf-8") as answer:
+                answer.write(json.dumps({"problem": found}))
+            code = 0
+        except BaseException:  # a bug of ours: its traceback, then the error below
+            import traceback
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, encoding="utf-8") as answer:
+        text = answer.read()
+    os.waitpid(pid, 0)
+    if not text:
+        raise RuntimeError("checking the reference solutions failed (see the traceback above)")
+    found = json.loads(text)["problem"]
+    if found:
+        raise GradewiseError(REFUSED.format(**found))
+
+
+def _first_reference_problem(course, specs, seeds, limits, timeout) -> dict | None:
+    from .grading import Grader  # its sandbox forks first, before any solution is loaded
+    from .validate import reference_problems
+
+    with Grader(course, seed=seeds[0], limits=limits, timeout=timeout) as grader:
+        for seed in seeds:
+            grader.seed = seed
+            for spec in specs:
+                try:
+                    problems = reference_problems(grader, spec)
+                except GradewiseError as exc:  # a generator's inputs, a kind's own rule
+                    problems = [str(exc)]
+                if problems:
+                    return {"number": spec.number, "slug": spec.slug, "problem": problems[0],
+                            "seed": f" with seed {seed}" if len(seeds) > 1 else ""}
+    return None
 
 
 # -- grading one student (in a pool process) -------------------------------------------------
@@ -717,7 +807,8 @@ def grade_class(subs: Path, out: Path, course, specs, options: BatchOptions,
     temporary folder, removed at the end. With `options.resume`, a student whose feedback
     is in `out` is kept unless their files, the course, the seed, the exercises or the time
     limits changed since (`grader.resume`). Raises GradewiseError for a missing or empty
-    `subs`, an `out` inside it, or an `out` another batch is writing; BatchInterrupted on
+    `subs`, an `out` inside it, an `out` another batch is writing, or a reference solution
+    that does not score full marks (`check_references`); BatchInterrupted on
     Ctrl-C or SIGTERM, once every student graded is saved."""
     from .files import FolderBusy
 
@@ -726,6 +817,8 @@ def grade_class(subs: Path, out: Path, course, specs, options: BatchOptions,
         raise GradewiseError(f"{subs}: no such folder (expected one folder or file per student)")
     if out == subs or subs in out.parents:
         raise GradewiseError(f"--out {out} is inside the submissions folder: choose another one")
+    # before --out is made: a course that cannot be graded leaves nothing behind
+    check_references(course, specs, [options.seed], options.limits, options.timeout)
     holder = (f"grade batch {readable(str(subs))}, process {os.getpid()}, started "
               f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
     try:

@@ -8,26 +8,28 @@ import zlib
 import numpy as np
 
 from . import testfuncs
+from .course import DEFAULT_SEED  # noqa: F401  (the public seed; grader.cases.DEFAULT_SEED)
 from .spec import Case, Function, Spec
 from .values import describe as summarize  # noqa: F401  (one description of a value)
 from .variants import vary_inputs
 
-DEFAULT_SEED = 0
 
-
-def build_inputs(spec: Spec, case: Case, seed: int, solution) -> dict:
-    """The named inputs of `case`: literals, random draws and the solution's generator,
-    then, under any seed but `DEFAULT_SEED`, the case's `vary` steps (grader.variants).
+def build_inputs(spec: Spec, case: Case, seed: int, references) -> dict:
+    """The named inputs of `case`: literals, random draws and the exercise's generator (a
+    public function, from `references`: grader.references), then, under any seed but
+    `DEFAULT_SEED`, the case's `vary` steps (grader.variants). A release's key checks that
+    they are the inputs it was made with (`references.case_inputs`).
 
     Built-in draws use Python's `random` (importing numpy.random costs more than a whole
-    grading run of a small exercise); a solution's generator gets a numpy Generator."""
+    grading run of a small exercise); a generator gets a numpy Generator."""
     rng = random.Random(f"{seed}:{spec.number}:{case.name}")
     inputs = {name: _value(raw, case.dims, rng) for name, raw in case.inputs.items()}
     if case.generate:
         numpy_rng = np.random.default_rng([seed, spec.number, zlib.crc32(case.name.encode())])
-        inputs.update(getattr(solution, case.generate)(numpy_rng, **case.dims))
+        inputs.update(references.function(case.generate)(numpy_rng, **case.dims))
     if case.vary and seed != DEFAULT_SEED:  # the public cases stay exactly as written
         inputs = vary_inputs(spec, case, inputs, seed)
+    references.case_inputs(case, inputs)
     return inputs
 
 

@@ -8,14 +8,14 @@ same diagnosis; otherwise the kind judges the part of each output that the check
 returns None (passed) or a `Verdict`. A check passes when every one of its cases passes; it
 scores all its points or none.
 
-What a kind may use besides: `Context` (the reference outputs, the catalogued mistakes, a
-cache), `select`, `value_verdict` (a wrong value with its diagnosis and evidence) and
-`evidence`.
+What a kind may use besides: `Context` (the reference outputs, the catalogued mistakes, the
+exercise's public functions, a cache), `select`, `value_verdict` (a wrong value with its
+diagnosis and evidence) and `evidence`. The context gets reference values from a reference
+source (grader.references): the solution module, or a student release's key.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,16 +49,17 @@ class CaseRun:
     calls: list
 
 
-def case_runs(spec: Spec, check: Check, seed: int, solution, built: dict) -> list[CaseRun]:
+def case_runs(spec: Spec, check: Check, seed: int, references, built: dict) -> list[CaseRun]:
     """The runs of `check`, one per case, each with the calls its kind asks for. A case's
     inputs are built once for the seed into `built` (case name → inputs), shared by the
-    checks. Call indices are left to the plan."""
+    checks, with the public generators of `references` (grader.references). Call indices
+    are left to the plan."""
     kind = kinds.get(check.kind)
     function = spec.function(check.function)
     runs = []
     for case in spec.cases_for(check):
         if case.name not in built:
-            built[case.name] = build_inputs(spec, case, seed, solution)
+            built[case.name] = build_inputs(spec, case, seed, references)
         inputs = built[case.name]
         calls = []
         for planned in kind.calls(check, case, inputs):
@@ -78,11 +79,12 @@ class Verdict:
 
 
 class Context:
-    """What the kinds share while grading one exercise: spec, solution, caches."""
+    """What the kinds share while grading one exercise: spec, reference source
+    (grader.references), caches."""
 
-    def __init__(self, spec, solution, file: str, default_timeout: float, skip_reasons: dict,
+    def __init__(self, spec, references, file: str, default_timeout: float, skip_reasons: dict,
                  cache: dict | None = None):
-        self.spec, self.solution, self.file = spec, solution, file
+        self.spec, self.references, self.file = spec, references, file
         self.default_timeout = default_timeout
         self.skip_reasons = skip_reasons  #: function → the outcome that made it skip cases
         # references and finite differences depend on the cases only: shared by every
@@ -102,17 +104,20 @@ class Context:
         `reference` option, else the checked function's own name)."""
         name = check.options.get("reference") or check.function
         return self.cached(("reference", name, call.key),
-                           lambda: getattr(self.solution, name)(*copy.deepcopy(call.args)))
+                           lambda: self.references.output(name, call))
 
     def mistakes(self, check: Check, call: CallRun):
         """(mistake, thunk) pairs; the thunk computes the mistake's selected output."""
         pairs = []
         for mistake in self.spec.mistakes:
             if mistake.function == check.function:
-                wrong = getattr(self.solution, mistake.solution_attr)
-                pairs.append((mistake, lambda wrong=wrong: select(
-                    wrong(*copy.deepcopy(call.args)), check.select)[1]))
+                pairs.append((mistake, lambda mistake=mistake: select(
+                    self.references.mistake(mistake, call), check.select)[1]))
         return pairs
+
+    def function(self, name: str):
+        """A public function of the exercise (a predicate, an evaluator), by name."""
+        return self.references.function(name)
 
     def mutated_arg(self, call: CallRun) -> str | None:
         """The first input array the call left changed (checked once per call)."""

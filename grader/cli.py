@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON only")
     common.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR is honoured too)")
-    common.add_argument("--seed", type=int, default=0, help="seed of the random cases (default 0)")
+    common.add_argument("--seed", type=int, default=None,
+                        help="seed of the random cases (default 0; in a student release, the "
+                             "seeds it has keys for)")
     common.add_argument("--workspace", metavar="DIR",
                         help="the student's folder (default ./workspace or $GRADEWISE_WORKSPACE)")
     parser = argparse.ArgumentParser(
@@ -65,15 +67,17 @@ def cmd_list(args) -> int:
     from .course import find_course
     from .workspace import Workspace
 
-    specs = find_course().specs()
+    listed = find_course().listing()
     progress = Workspace.locate(args.workspace).progress()
     rows = []
-    for spec in specs:
-        entry = progress.data["exercises"].get(str(spec.number), {})
-        rows.append({"exercise": spec.number, "slug": spec.slug, "title": spec.title,
-                     "points": spec.points, "best": entry.get("best"),
+    for item in listed:  # a broken spec is listed as such, with its error: not the end
+        spec, entry = item.spec, progress.data["exercises"].get(str(item.number), {})
+        rows.append({"exercise": item.number, "slug": item.slug,
+                     "title": spec.title if spec else None,
+                     "points": spec.points if spec else None, "best": entry.get("best"),
                      "attempts": entry.get("attempts", 0), "hints_shown": entry.get("hints_shown", 0),
-                     "status": _status(entry, spec.points)})
+                     "status": _status(entry, spec.points) if spec else "broken",
+                     "error": item.error or None})
     if args.json:
         _print_json(rows)
         return EXIT_OK
@@ -82,6 +86,12 @@ def cmd_list(args) -> int:
     if progress.problem:
         console.print(f"[yellow]{progress.problem}[/]")
     console.print(table)
+    from rich.text import Text
+
+    for row in rows:
+        if row["error"]:  # a Text: `checks[2].points` is no markup
+            console.print(Text.assemble((f"Exercise {row['exercise']} is broken: ", "red"),
+                                        row["error"]))
     return EXIT_OK
 
 
@@ -89,7 +99,8 @@ def _progress_table(rows: list[dict], width: int):
     from rich.table import Table
 
     columns = ["no.", "slug", "title", "pts", "best", "tries", "hints", "status"]
-    cells = [[str(row["exercise"]), row["slug"], row["title"], f"{row['points']:g}",
+    cells = [[str(row["exercise"]), row["slug"], row["title"] or "—",
+              "" if row["points"] is None else f"{row['points']:g}",
               "" if row["best"] is None else f"{row['best']:g}", str(row["attempts"]),
               str(row["hints_shown"]), row["status"]] for row in rows]
     # every column but the title keeps its width; the title gets the rest, cut with "…"
@@ -103,7 +114,7 @@ def _progress_table(rows: list[dict], width: int):
         table.add_column(column, justify="left" if column in ("slug", "title", "status") else "right",
                          no_wrap=True, max_width=room if column == "title" else None,
                          overflow="ellipsis")
-    styles = {"passed": "green", "failing": "yellow", "not started": "dim"}
+    styles = {"passed": "green", "failing": "yellow", "not started": "dim", "broken": "red"}
     for row in cells:
         table.add_row(*row[:-1], f"[{styles[row[-1]]}]{row[-1]}[/]")
     return table
@@ -221,9 +232,13 @@ def _register_validate(sub, common):
 
 
 def cmd_validate(args) -> int:
-    from .validate import validate_course, report_renderable
+    from .course import NO_SOLUTIONS, find_course
+    from .validate import report_renderable, validate_course
 
-    reports = validate_course(seed=args.seed)
+    course = find_course()
+    if course.release is not None:
+        raise GradewiseError(f"{NO_SOLUTIONS} `grade validate` checks the full course.")
+    reports = validate_course(course, seed=args.seed)
     if args.json:
         _print_json([r.to_json() for r in reports])
     else:
@@ -370,8 +385,62 @@ def _console(args, stderr: bool = False):
     return Console(no_color=args.no_color or None, highlight=False, stderr=stderr)
 
 
+# -- grade solution ---------------------------------------------------------------------------
+
+SOLVE_FIRST = ("{so_far}: its reference solution is shown once you have full marks. Stuck? "
+               "`grade hint {number}` gives the next hint; `grade solution {number} --anyway` "
+               "shows the solution now.")
+CONFIRM = ("{so_far}. Working it out yourself is where the learning is. Show the reference "
+           "solution anyway? [y/N] ")
+
+
+def _register_solution(sub, common):
+    p = sub.add_parser("solution", parents=[common],
+                       help="the reference solution of an exercise, once you have full marks")
+    p.add_argument("which", help="exercise number or slug")
+    p.add_argument("--anyway", action="store_true",
+                   help="show it before full marks (asks to confirm)")
+    p.set_defaults(handler=cmd_solution)
+
+
+def cmd_solution(args) -> int:
+    from .course import NO_SOLUTIONS, find_course
+    from .workspace import Workspace
+
+    course = find_course()
+    spec = course.find(args.which)
+    if course.release is not None:
+        raise GradewiseError(NO_SOLUTIONS)
+    entry = Workspace.locate(args.workspace).progress().data["exercises"].get(str(spec.number), {})
+    best = entry.get("best")
+    if best is None or best < spec.points - 1e-9:
+        so_far = (f"you have not graded exercise {spec.number} yet" if best is None else
+                  f"your best score on exercise {spec.number} is {best:g}/{spec.points:g}")
+        if not args.anyway:
+            raise GradewiseError(SOLVE_FIRST.format(so_far=so_far, number=spec.number))
+        print(CONFIRM.format(so_far=so_far[0].upper() + so_far[1:]), end="", file=sys.stderr,
+              flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            print("Not shown. `grade hint {0}` gives the next hint.".format(spec.number),
+                  file=sys.stderr)
+            return EXIT_OK
+    code = course.reference_code(spec)
+    if args.json:
+        _print_json({"exercise": spec.number, "file": f"solutions/{spec.solution}",
+                     "code": code})
+        return EXIT_OK
+    from rich.syntax import Syntax
+
+    console = _console(args)
+    console.rule(f"Reference solution · exercise {spec.number} {spec.slug} "
+                 f"(solutions/{spec.solution}, without its catalogued mistakes)")
+    console.print(Syntax(code, "python", theme="ansi_dark", background_color="default",
+                         word_wrap=True))
+    return EXIT_OK
+
+
 COMMANDS = [_register_list, _register_exercise, _register_hint, _register_validate,
-            _register_notebook, _register_watch, _register_reset]
+            _register_notebook, _register_watch, _register_reset, _register_solution]
 
 
 # -- grade batch (instructors) --------------------------------------------------------------
@@ -397,15 +466,15 @@ def _register_batch(sub, common):
 def cmd_batch(args) -> int:
     import signal
 
-    from .batch import BatchInterrupted, BatchOptions, grade_class, parse_exercises
+    from .batch import BatchInterrupted, BatchOptions, grade_class, select_exercises
     from .course import find_course
     from .writers import find
 
     if args.jobs < 0:
         raise GradewiseError("--jobs: expected a number of processes, 1 or more (0: all cores)")
     course = find_course()
-    specs = parse_exercises(args.exercises, course.specs())
-    options = BatchOptions(jobs=args.jobs, seed=args.seed, timeout=_timeout(args),
+    specs = select_exercises(course, args.exercises)
+    options = BatchOptions(jobs=args.jobs, seed=course.seed(args.seed), timeout=_timeout(args),
                            resume=args.resume)
     console = _console(args, stderr=args.json)  # --json: stdout holds the JSON alone
     # SIGTERM (a closed session, `kill`) ends the batch as Ctrl-C does: saying what is saved
@@ -513,13 +582,15 @@ def _register_gradescope(sub, common):
 
 
 def cmd_gradescope(args) -> int:
-    from .batch import parse_exercises
-    from .course import find_course
+    from .batch import select_exercises
+    from .course import NO_SOLUTIONS, find_course
     from .gradescope import build_autograder
 
     course = find_course()
-    specs = parse_exercises(args.exercises, course.specs())
-    built = build_autograder(args.out, course, specs, seed=args.seed,
+    if course.release is not None:
+        raise GradewiseError(f"{NO_SOLUTIONS} An autograder is built from the full course.")
+    specs = select_exercises(course, args.exercises)
+    built = build_autograder(args.out, course, specs, seed=course.seed(args.seed),
                              hidden_seed=args.hidden_seed, timeout=_timeout(args))
     if args.json:
         _print_json(built)
@@ -530,7 +601,54 @@ def cmd_gradescope(args) -> int:
     return EXIT_OK
 
 
-COMMANDS += [_register_batch, _register_gradescope]
+# -- grade release (instructors) -----------------------------------------------------------------
+
+def _register_release(sub, common):
+    p = sub.add_parser("release", parents=[common],
+                       help="instructor: write the course for students, without solutions")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="the folder to write (new, empty, or an earlier release to update)")
+    p.add_argument("--exercises", metavar="LIST", help="which exercises, e.g. 1,3-5 (default: all)")
+    p.add_argument("--seeds", metavar="LIST", default="0",
+                   help="the seeds students grade locally, e.g. 0,1,2 (default 0); keep your "
+                        "hidden seeds out of it")
+    p.set_defaults(handler=cmd_release)
+
+
+def cmd_release(args) -> int:
+    from .batch import parse_exercises
+    from .course import find_course
+    from .release import write_release
+
+    course = find_course()
+    specs = parse_exercises(args.exercises, course.specs())
+    written = write_release(args.out, course, specs, _numbers(args.seeds, "--seeds"))
+    if args.json:
+        _print_json(written)
+        return EXIT_OK
+    seeds = ", ".join(map(str, written["seeds"]))
+    _console(args).print(
+        f"Wrote {written['out']}: {len(specs)} exercise(s), {written['points']:g} points, "
+        f"reference keys for seed{'s' if len(written['seeds']) > 1 else ''} {seeds}, no "
+        f"solutions. Publish it (e.g. as a git repository); students run `pip install -e .` "
+        f"in their clone, then `grade exercise {specs[0].number}`. Grade their submissions "
+        "here, in the full course, with a seed they do not have (`grade batch --seed N`, "
+        "`grade gradescope --hidden-seed N`).", markup=False)
+    return EXIT_OK
+
+
+def _numbers(text: str, option: str) -> list[int]:
+    """`0,1,2` or `0-4,7` → the numbers (each ≥ 0). Raises GradewiseError."""
+    numbers = []
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        if not low.isdigit() or high and not high.isdigit() or high and int(high) < int(low):
+            raise GradewiseError(f"{option}: expected numbers like 0,1,2 or 0-4, got {text!r}")
+        numbers += range(int(low), int(high or low) + 1)
+    return numbers
+
+
+COMMANDS += [_register_batch, _register_gradescope, _register_release]
 
 if __name__ == "__main__":  # pragma: no cover
     run()

@@ -15,7 +15,7 @@ from .sandbox import Unsupported
 
 @dataclass
 class Mismatch:
-    """The first difference found. `kind`: type | length | keys | shape | dtype |
+    """The first difference found. `kind`: type | length | keys | shape | dtype | boolean |
     non-finite | values. `path` locates it inside a tuple/dict output (e.g. `[1]['W']`)."""
 
     kind: str
@@ -108,13 +108,27 @@ def _array(got, expected, rtol, atol, path):
                         f"expected shape {expected.shape}, got {got.shape}")
     if got.dtype.kind not in "biuf":
         return Mismatch("dtype", path, expected, got, f"expected numbers, got dtype {got.dtype}")
+    if got.dtype.kind == "b" and expected.dtype.kind == "f":
+        return _booleans(got, expected, path)
     if expected.dtype.kind in "iu" and got.dtype.kind not in "iub":
         return Mismatch("dtype", path, expected, got,
                         f"expected integers (dtype {expected.dtype}), got dtype {got.dtype}")
     return _values(got.astype(np.float64), expected.astype(np.float64), rtol, atol, path)
 
 
+def _booleans(got, expected, path):
+    """True/False where the spec holds floats: numpy would count them as 1.0 and 0.0, but a
+    value that is meant to be multiplied into a formula (a derivative, a probability) must
+    be a number; "kind" `boolean`, not `dtype`, whose diagnosis is about integers."""
+    return Mismatch("boolean", path, expected, got,
+                    f"expected numbers (dtype {expected.dtype}), got True/False values (dtype "
+                    f"bool): a comparison gives booleans; turn them into numbers with "
+                    f".astype(float)")
+
+
 def _scalar(got, expected, rtol, atol, path):
+    if isinstance(got, (np.ndarray, np.bool_)) and np.asarray(got).dtype.kind == "b":
+        return _booleans(np.asarray(got), np.asarray(float(expected)), path)
     value = as_float_array(got)
     if value is None or value.ndim != 0:
         shape = f" of shape {got.shape}" if isinstance(got, np.ndarray) else ""

@@ -80,11 +80,17 @@ def build_autograder(out: Path, course, specs, seed: int = 0, hidden_seed: int |
                      timeout: float | None = None) -> dict:
     """Write the autograder zip; returns what it holds. `timeout`: the instructor's
     `--timeout` (every time limit at least that many seconds of computing time; None: the
-    course's limits), kept in config.json."""
+    course's limits), kept in config.json. Raises GradewiseError, writing nothing, when a
+    reference solution does not score full marks on the cases of the seed or of the hidden
+    seed (`grader.batch.check_references`)."""
     import grader
+
+    from .batch import check_references
 
     package = Path(grader.__file__).parent
     pyproject = _pyproject(package)  # first: it may refuse
+    seeds = [seed] + ([hidden_seed] if hidden_seed is not None else [])
+    check_references(course, specs, seeds, timeout=timeout)
     config = {"exercises": [s.number for s in specs], "seed": seed, "hidden_seed": hidden_seed,
               "timeout": timeout}
     out = Path(out)
@@ -105,6 +111,10 @@ def build_autograder(out: Path, course, specs, seed: int = 0, hidden_seed: int |
             zf.write(spec.path, f"gradewise/exercises/{spec.path.name}")
             zf.write(course.solutions_dir / spec.solution, f"gradewise/solutions/{spec.solution}")
             files += 2
+            public = course.public_path(spec)  # generators, predicates, evaluators
+            if public.is_file():
+                zf.write(public, f"gradewise/exercises/{public.name}")
+                files += 1
         data = course.exercises_dir / "data"
         for path in sorted(data.rglob("*")) if data.is_dir() else []:
             if path.is_file() and "__pycache__" not in path.parts:

@@ -1,7 +1,9 @@
 """Grading one exercise: cases → isolated calls → checks → an `ExerciseResult`.
 
 The `Grader` forks its sandbox when it is created, before any reference solution is
-loaded: create it first, then grade as many exercises as needed, then close it.
+loaded: create it first, then grade as many exercises as needed, then close it. Its
+reference values come from the course's solution modules, or in a student release from the
+reference keys (grader.references): the same grading either way.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import re
 from dataclasses import replace
 
 from . import kinds
-from .cases import DEFAULT_SEED
 from .checks import Context, case_runs, run_check
 from .diagnose import EMPTY_FOLDER, blame_callees, reads_a_missing_file
 from .reader import Submission, line_label, python_source
@@ -81,8 +82,11 @@ class Grader:
     `time_limits()`); `timeout`: the instructor's `--timeout`, which raises every limit to at
     least that many seconds of computing time (`time_limits`, `call_seconds`)."""
 
-    def __init__(self, course, seed: int = DEFAULT_SEED, limits: Limits | None = None,
+    def __init__(self, course, seed: int | None = None, limits: Limits | None = None,
                  hide=(), timeout: float | None = None):
+        """`seed`: of the random cases (default: the public one, `course.seed`). Raises
+        GradewiseError for a seed a student release has no keys for."""
+        seed = course.seed(seed)
         # first: forked while no solution is in memory; `hide`: more folders the student's
         # code must not see (submissions, output), besides every copy of the course
         self.sandbox = Sandbox(time_limits(limits, timeout),
@@ -90,7 +94,9 @@ class Grader:
         self.course, self.seed, self.timeout = course, seed, timeout
         self.limits = self.sandbox.limits
         self._solutions: dict = {}
-        self._memo: dict = {}  #: (spec path, seed) → inputs, references, finite differences
+        self._references: dict = {}  #: (spec path, seed) → its reference source
+        #: (spec path, seed, reference source) → inputs, references, finite differences
+        self._memo: dict = {}
 
     def close(self):
         self.sandbox.close()
@@ -102,22 +108,36 @@ class Grader:
         self.close()
 
     def solution(self, spec: Spec):
+        """The solution module of `spec` (the full course only: GradewiseError in a release)."""
         if spec.path not in self._solutions:
             module = self.course.solution(spec)
             check_solution(spec, module)
             self._solutions[spec.path] = module
         return self._solutions[spec.path]
 
-    def grade_source(self, spec: Spec, source: str, filename: str, shown_as: str = "") -> ExerciseResult:
-        """Grade the Python module `source` (a .py file's text); tracebacks name `filename`."""
-        return self.grade(spec, python_source(source, filename), shown_as)
+    def references(self, spec: Spec):
+        """Where the reference values of `spec` come from under the grader's seed: its
+        solution module, or in a student release its key (grader.references)."""
+        at = (spec.path, self.seed)
+        if at not in self._references:
+            self._references[at] = self.course.references(spec, self.seed)
+        return self._references[at]
 
-    def grade(self, spec: Spec, submission: Submission, shown_as: str = "") -> ExerciseResult:
+    def grade_source(self, spec: Spec, source: str, filename: str, shown_as: str = "",
+                     references=None) -> ExerciseResult:
+        """Grade the Python module `source` (a .py file's text); tracebacks name `filename`."""
+        return self.grade(spec, python_source(source, filename), shown_as, references)
+
+    def grade(self, spec: Spec, submission: Submission, shown_as: str = "",
+              references=None) -> ExerciseResult:
         """Grade a submission (`grader.reader`); messages name it `shown_as`, and its lines
-        are shown where the student wrote them (a notebook's cell k, line j)."""
-        solution = self.solution(spec)
+        are shown where the student wrote them (a notebook's cell k, line j). `references`:
+        a reference source to grade with instead of the course's (`grade validate` grades
+        from a key and from the solutions, and compares)."""
+        references = self.references(spec) if references is None else references
+        memo = self._memo.setdefault((spec.path, self.seed, references), {})
         shown_as = shown_as or submission.filename
-        calls, runs = self._plan(spec, solution)
+        calls, runs = self._plan(spec, references, memo.setdefault("inputs", {}))
         outcome = self.sandbox.run(submission.code, submission.filename, calls)
         if submission.kind != "py":
             _place_lines(outcome, submission)
@@ -133,8 +153,7 @@ class Grader:
         for call, call_outcome in zip(calls, outcome.calls):
             if call_outcome.status in ("timeout", "crashed", "memory"):
                 skip_reasons.setdefault(call.function, call_outcome)
-        ctx = Context(spec, solution, shown_as, self.limits.call_timeout, skip_reasons,
-                      self._memo.setdefault((spec.path, self.seed), {}))
+        ctx = Context(spec, references, shown_as, self.limits.call_timeout, skip_reasons, memo)
         for check, check_runs in runs:
             for run in check_runs:
                 for call in run.calls:
@@ -146,17 +165,17 @@ class Grader:
         result.score = sum(c.score for c in result.checks)
         return result
 
-    def _plan(self, spec, solution):
+    def _plan(self, spec, references, inputs_of: dict):
         """The calls to make (each distinct call once: same function, case and call key) and,
-        per check, its case runs (each of its calls pointing at one of them)."""
+        per check, its case runs (each of its calls pointing at one of them). `inputs_of`:
+        the cases' inputs built so far under the grader's seed (case name → inputs; the
+        memo is keyed by the seed: Gradescope's hidden pass sets `seed` on the same Grader)."""
         calls, index, runs = [], {}, []
-        # keyed by the seed too: Gradescope's hidden pass sets `seed` on the same Grader
-        inputs_of = self._memo.setdefault((spec.path, self.seed), {}).setdefault("inputs", {})
         for check in spec.checks:
             timeout = call_seconds(check, self.limits, self.timeout)
             if timeout != (check.timeout or self.limits.call_timeout):
                 check = replace(check, timeout=timeout)  # its messages say the limit it had
-            check_runs = case_runs(spec, check, self.seed, solution, inputs_of)
+            check_runs = case_runs(spec, check, self.seed, references, inputs_of)
             for call in (call for run in check_runs for call in run.calls):
                 key = (check.function, call.key)
                 if key not in index:
@@ -172,7 +191,6 @@ class Grader:
 def check_solution(spec: Spec, module) -> None:
     """Every name the spec asks of the solution module exists there (else a SpecError)."""
     wanted = [(("functions", i, "name"), f.name) for i, f in enumerate(spec.functions)]
-    wanted += [(("cases", i, "generate"), c.generate) for i, c in enumerate(spec.cases) if c.generate]
     for i, check in enumerate(spec.checks):
         wanted += [(("checks", i, key), name)
                    for key, name in kinds.get(check.kind).solution_names(check)]
@@ -181,6 +199,29 @@ def check_solution(spec: Spec, module) -> None:
         if not callable(getattr(module, name, None)):
             raise spec.error(path, f"the solution module solutions/{spec.solution} has no "
                              f"function {name!r}")
+
+
+def public_names(spec: Spec) -> list[tuple[tuple, str]]:
+    """(spec path, name) of every public function the spec names: case generators,
+    predicates, evaluators (grader.course: the public module holds them)."""
+    wanted = [(("cases", i, "generate"), c.generate) for i, c in enumerate(spec.cases) if c.generate]
+    for i, check in enumerate(spec.checks):
+        wanted += [(("checks", i, key), name)
+                   for key, name in kinds.get(check.kind).public_names(check)]
+    return wanted
+
+
+def check_public(spec: Spec, public, solution=None) -> None:
+    """Every public function the spec names exists in its public module, or (the full
+    course, written before public modules) in the solution module `solution`; else a
+    SpecError saying where it belongs."""
+    for path, name in public_names(spec):
+        if not callable(getattr(public, name, None)) and \
+                not callable(getattr(solution, name, None)):
+            where = f"exercises/{spec.stem}_grading.py"
+            raise spec.error(path, f"no function {name!r} in the public module {where} "
+                             f"(case generators, predicates and evaluators go there)"
+                             + (f" nor in solutions/{spec.solution}" if solution else ""))
 
 
 def defined_again(spec: Spec, submission: Submission) -> list[str]:

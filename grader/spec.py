@@ -8,6 +8,7 @@ with the file, the line and the field (`ex03_jacobians.yaml:14: checks[2].points
 from __future__ import annotations
 
 import ast
+import json
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -527,8 +528,14 @@ class _SpecReader:
 
     def _known(self, path, name, known, what):
         if name not in known:
+            listed = ", ".join(repr(k) if "," in str(k) else str(k) for k in known)
+            split = next((k for k in known if isinstance(name, str) and "," in str(k)
+                          and str(k).startswith(name + ",")), None)
+            # YAML's flow list [a, b] splits a name at its commas
+            hint = (f" (in a list written [..., ...] a comma ends a name: quote it, "
+                    f"[{json.dumps(split, ensure_ascii=False)}])") if split else ""
             raise self.doc.error(path, f"unknown {what} {name!r}; expected one of "
-                                 f"{', '.join(map(str, known))}")
+                                 f"{listed}{hint}")
         return name
 
     def _unique(self, path, names, what):

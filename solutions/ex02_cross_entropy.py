@@ -1,4 +1,4 @@
-"""Reference solution of exercise 2 (cross-entropy), its case generators and known mistakes."""
+"""Reference solution of exercise 2 (cross-entropy) and its known mistakes."""
 
 import numpy as np
 
@@ -39,20 +39,6 @@ def _onehot(y, C):
     Y = np.zeros((len(y), C))
     Y[np.arange(len(y)), y] = 1.0
     return Y
-
-
-# -- case generators ----------------------------------------------------------------------
-
-def dense_distributions(rng, C):
-    """Two distributions over C classes with every probability positive."""
-    return {"p": rng.dirichlet(np.ones(C)), "q": rng.dirichlet(np.ones(C))}
-
-
-def onehot_target(rng, C):
-    """p is the one-hot distribution of a true class, q a dense prediction."""
-    p = np.zeros(C)
-    p[rng.integers(C)] = 1.0
-    return {"p": p, "q": rng.dirichlet(np.ones(C))}
 
 
 # -- known mistakes -------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Reference solution of exercise 4 (∂s/∂b), its property check and known mistakes.
+"""Reference solution of exercise 4 (∂s/∂b) and its known mistakes.
 
 The network: z = W x + b, h = σ(z), s = uᵀh, with x (m,), W (n, m), b (n,), u (n,).
 The functions are independent of each other (each builds on the private helpers), so a
@@ -42,36 +42,6 @@ def _delta(x, W, b, u):
 def _jacobians(x, W, b, u):
     n = len(b)
     return u.reshape(1, n).copy(), np.diag(_sigmoid_grad(W @ x + b)), np.eye(n)
-
-
-# -- properties -------------------------------------------------------------------------------
-
-def chain_product_is_grad_b(got, x, W, b, u, **_):
-    """∂s/∂h · ∂h/∂z · ∂z/∂b must be ∂s/∂b in Jacobian form: the (1, n) row uᵀ diag(f′(z))."""
-    n = len(b)
-    if not isinstance(got, (tuple, list)) or len(got) != 3:
-        return False, "expected the three factors (∂s/∂h, ∂h/∂z, ∂z/∂b) as a tuple"
-    factors = [np.asarray(f, dtype=np.float64) for f in got]
-    shapes = " · ".join(str(f.shape) for f in factors)
-    if any(f.ndim != 2 for f in factors):
-        return False, (f"the factors have shapes {shapes}: every Jacobian of the chain rule is a "
-                       f"matrix, here (1, {n}) · ({n}, {n}) · ({n}, {n})")
-    try:
-        product = factors[0] @ factors[1] @ factors[2]
-    except ValueError:
-        return False, (f"the factors of shapes {shapes} cannot be multiplied: the chain rule "
-                       f"multiplies Jacobians (1, {n}) · ({n}, {n}) · ({n}, {n})")
-    expected = _delta(x, W, b, u).reshape(1, n)
-    if product.shape == expected.shape and np.allclose(product, expected, rtol=1e-9, atol=1e-12):
-        return True, ""
-    wrong = [name for name, f, ref in zip(("∂s/∂h", "∂h/∂z", "∂z/∂b"), factors,
-                                          _jacobians(x, W, b, u))
-             if f.shape != ref.shape or not np.allclose(f, ref, rtol=1e-9, atol=1e-12)]
-    culprits = f" (wrong: {', '.join(wrong)} — see their own checks)" if wrong else ""
-    if product.shape != expected.shape:
-        return False, (f"the product ∂s/∂h · ∂h/∂z · ∂z/∂b has shape {product.shape}; ∂s/∂b in "
-                       f"Jacobian form is (1, {n}){culprits}")
-    return False, f"the product ∂s/∂h · ∂h/∂z · ∂z/∂b is not uᵀ diag(f′(z)) = ∂s/∂b{culprits}"
 
 
 # -- known mistakes ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Reference solution of exercise 5 (∂s/∂W and friends), its score, property and mistakes.
+"""Reference solution of exercise 5 (∂s/∂W and friends), its score and its known mistakes.
 
 The network: z = W x + b, h = σ(z), s = uᵀh, with x (m,), W (n, m), b (n,), u (n,), and the
 local error signal δ = uᵀ ∘ f′(z) of exercise 4. The functions are independent of each other
@@ -45,25 +45,6 @@ def _sigmoid_grad(z):
 
 def _delta(x, W, b, u):
     return u * _sigmoid_grad(W @ x + b)
-
-
-# -- properties -------------------------------------------------------------------------------
-
-def grads_follow_shape_convention(got, x, W, b, u, **_):
-    """The dict holds a gradient for each of W, b, u, x, each with its parameter's shape."""
-    params = {"W": W, "b": b, "u": u, "x": x}
-    if not isinstance(got, dict):
-        return False, "the second item must be a dict {'W': ..., 'b': ..., 'u': ..., 'x': ...}"
-    missing = [k for k in params if k not in got]
-    if missing:
-        return False, (f"the dict has keys {sorted(got)}; it needs one gradient per parameter, "
-                       f"keys 'W', 'b', 'u', 'x' (missing {missing})")
-    for key, param in params.items():
-        shape = np.shape(got[key])
-        if shape != param.shape:
-            return False, (f"grads[{key!r}] has shape {shape}, but {key} has shape {param.shape}: "
-                           "by the shape convention a gradient has the shape of its parameter")
-    return True, ""
 
 
 # -- known mistakes ---------------------------------------------------------------------------

@@ -149,6 +149,7 @@ def softmax_course(tmp_path):
     root = tmp_path / "course"
     for folder in ("exercises", "solutions"):
         (root / folder).mkdir(parents=True)
+    shutil.copy(REPO / "exercises" / "ex01_softmax_grading.py", root / "exercises")
     (root / "solutions" / "ex01_softmax.py").write_text(
         (REPO / "solutions" / "ex01_softmax.py").read_text()
         + "\n\ndef mistake_max_minus_f(f):\n    f = np.asarray(f, dtype=np.float64)\n"
@@ -190,9 +191,15 @@ def test_softmax_largest_entry_check_validates_and_names_its_mistake(softmax_cou
 
 def test_every_entry_is_not_what_softmax_promises(softmax_course):
     """`entries: every` compares every entry: softmax's others fall when theirs rise less."""
-    problems = validate_course(softmax_course("every"))[0].problems
-    assert problems and "the reference solution scores 10/10.5" in problems[0]
-    assert "`softmax` is increasing in f: raising f[" in problems[0]
+    report = validate_course(softmax_course("every"))[0]
+    assert report.reference == "10/10.5" and report.mistakes == "not checked"
+    [problem] = report.problems  # named once, as the author's error
+    assert problem.startswith("the reference `softmax` fails 'raising the top score does not "
+                              "lower its probability' on case 'vector' (and 3 other cases): "
+                              "raising f[")
+    assert "so it is not increasing in f: either the function or the check's `direction` " \
+           "(or `entries`) is wrong" in problem
+    assert "yours" not in problem
 
 
 # -- grade validate: each kind's own rule --------------------------------------------------------

@@ -38,6 +38,7 @@ def small_course(tmp_path) -> Course:
     for folder in ("exercises", "solutions"):
         (root / folder).mkdir(parents=True)
     shutil.copy(REPO / "exercises" / "ex01_softmax.yaml", root / "exercises")
+    shutil.copy(REPO / "exercises" / "ex01_softmax_grading.py", root / "exercises")
     shutil.copy(REPO / "solutions" / "ex01_softmax.py", root / "solutions")
     toy = (TOY / "exercises" / "ex01_toy.yaml").read_text().replace("number: 1", "number: 2")
     (root / "exercises" / "ex02_toy.yaml").write_text(toy)

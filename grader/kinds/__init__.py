@@ -8,8 +8,10 @@ A kind is one module holding one `Kind` instance named `KIND`. Grading asks it, 
   (`ex03_jacobians.yaml:60: checks[2].rtol: expected a number, got 'tiny'`); a check's
   `options` dict then holds a value for every one of them.
 - `solution_names(check)`: the functions the solution module must define for this check
-  (by default, the values of the options marked `solution=True`); checked when the solution
-  module is loaded.
+  (by default, the values of the options marked `solution=True`: a reference function, a
+  gradient check's scalar function), and `public_names(check)`: those the exercise's public
+  module must (options marked `public=True`: a predicate, an evaluator; code a student
+  release carries, see grader.course); checked when the course is loaded.
 - `calls(check, case, inputs)`: the calls of the checked function that one case needs, as
   `CaseCall`s; by default one, with the case's inputs. A call whose inputs the kind derives
   from the case's (the raised input of `monotone`) has a `key` of its own: calls with the same
@@ -23,13 +25,29 @@ A kind is one module holding one `Kind` instance named `KIND`. Grading asks it, 
 - `sanity(check, runs, ctx)`: what `grade validate` must point out in a check of this kind
   that grading the reference, the stub and the catalogued mistakes does not show (a gradient
   check whose true gradient is zero everywhere), as sentences; by default nothing.
+- `author_errors(check, runs, ctx)`: what the solution module gives the check that the
+  kind cannot judge with (a gradient check's `of` that returns an array, a predicate that
+  raises on the reference's own output), as (field, sentence) pairs: `grade validate`
+  reports each as a spec error at that field of the check, with the file and the line,
+  before it grades anything; by default nothing.
+- `explain_reference(check, run, ctx)`: why the reference's own output fails the check on
+  `run`'s case, in the author's words, for `grade validate` (which names the reference as
+  the cause, and never in the words a student would read); None (the default): said from
+  the check's message.
+- `reference_values(check, runs, ctx)`: ask `ctx` for every reference value `judge` may
+  use on these cases (a student release's key holds exactly what was asked, with the
+  catalogued mistakes' outputs); by default the reference output of every call
+  (`ctx.reference`). A kind that uses other values says so here (`gradcheck`: the finite
+  differences), one that uses none asks nothing (`train`).
 
 How to add a kind NAME: write `grader/kinds/NAME.py` with a subclass of `Kind` and
 `KIND = NameKind()`, where you write three things: its `options`, its `judge`, its `sanity`
-rule (and `calls` with `calls_per_case`, only if a case needs more than one call); then add the registry line
-`"NAME": "grader.kinds.NAME"` to `BUILTIN` below. Its docstring is its documentation for
+rule (and `calls` with `calls_per_case`, only if a case needs more than one call;
+`reference_values`, only if `judge` uses reference values other than `ctx.reference`'s);
+then add the registry line `"NAME": "grader.kinds.NAME"` to `BUILTIN` below. Its docstring is its documentation for
 spec authors (see `monotone.py`). `grader.checks` holds what a kind uses: `Verdict`,
-`Context` (the reference outputs, the catalogued mistakes, a cache), `select`,
+`Context` (the reference outputs, the catalogued mistakes, the public functions
+(`ctx.function`), a cache), `select`,
 `value_verdict` (a wrong value, diagnosed) and `evidence`.
 
 A kind module is imported whenever a spec that names it is read, by every `grade` command
@@ -85,7 +103,10 @@ class Option(NamedTuple):  # not a frozen dataclass: 0.9 ms less at every `grade
     default: object = REQUIRED
     doc: str = ""
     choices: tuple = ()  #: the only values allowed, when not every value of `type` is
-    solution: bool = False  #: the value names a function of the solution module
+    solution: bool = False  #: the value names a function of the solution module (secret)
+    #: the value names a function of the exercise's public module (a predicate, an
+    #: evaluator: it gives no answer away, and a student release carries it)
+    public: bool = False
     parameter: bool = False  #: the value names a parameter of the checked function
 
 
@@ -114,6 +135,11 @@ class Kind:
         return [(key, check.options[key]) for key, option in self.options.items()
                 if option.solution and check.options.get(key)]
 
+    def public_names(self, check: Check) -> list[tuple[str, str]]:
+        """(option, function name) pairs: what the public module must define for `check`."""
+        return [(key, check.options[key]) for key, option in self.options.items()
+                if option.public and check.options.get(key)]
+
     def calls(self, check: Check, case: Case, inputs: dict) -> list[CaseCall]:
         """The calls of `check.function` one case needs; `inputs`: the case's (do not
         change them: they are shared with every check of the case)."""
@@ -126,6 +152,46 @@ class Kind:
     def sanity(self, check: Check, runs: list[CaseRun], ctx: Context) -> list[str]:
         """Problems of `check` for `grade validate` (sentences; the check's name is added)."""
         return []
+
+    def author_errors(self, check: Check, runs: list[CaseRun],
+                      ctx: Context) -> list[tuple[str, str]]:
+        """(field, sentence) pairs: what the solution module gives `check` that this kind
+        cannot use; run in the trusted parent, on the reference's outputs (`ctx.reference`),
+        before anything is graded."""
+        return []
+
+    def explain_reference(self, check: Check, run: CaseRun, ctx: Context) -> str | None:
+        """Why the reference's own output fails `check` on `run`'s case, in the author's
+        words (a sentence without the case's name), or None to say it from the verdict."""
+        return None
+
+    def reference_values(self, check: Check, runs: list[CaseRun], ctx: Context) -> None:
+        """Ask `ctx` for every reference value `judge` may use on `runs` (a release's key
+        is made of what was asked)."""
+        for run in runs:
+            for call in run.calls:
+                ctx.reference(check, call)
+
+
+def raised(name: str, exc: BaseException) -> str:
+    """"`name` raised Type: message (file:line, `code`)" for a course author: the innermost
+    line of the traceback that is neither gradewise's nor an installed library's."""
+    import os
+    import traceback
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    course = os.path.join(package, "_bundled") + os.sep  # an installed course is not ours
+
+    def theirs(path):
+        path = os.path.abspath(path)
+        return (not path.startswith(package) or path.startswith(course)) \
+            and "-packages" + os.sep not in path.replace(course, "")
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if theirs(f.filename)]
+    shown = os.sep.join(os.path.abspath(frames[-1].filename).split(os.sep)[-2:]) \
+        if frames else ""  # solutions/ex03_jacobians.py
+    where = f" ({shown}:{frames[-1].lineno}, `{frames[-1].line}`)" if frames else ""
+    return f"`{name}` raised {type(exc).__name__}: {exc}{where}"
 
 
 _registered: dict[str, Kind] = {}

@@ -4,7 +4,10 @@ scalar function `of`, with respect to the input `wrt`.
 Relative error |a − b| / max(1e-8, |a| + |b|) per entry, at most `threshold`; an entry within
 `atol` of the finite difference passes whatever its relative error. The failure shows the
 worst entry, its index and its relative error. `grade validate` flags a check whose true
-gradient is zero on every case: a function returning zeros would pass it.
+gradient is zero on every case: a function returning zeros would pass it; and, as a spec
+error at `of` or `wrt`, an `of` that does not return a number on a case's inputs (an array,
+say), raises, or takes an input the case does not have, and a `wrt` that is not a numeric
+input of the case.
 """
 
 from __future__ import annotations
@@ -58,6 +61,10 @@ class GradCheck(Kind):
             verdict.evidence.relative_error = found.worst_error if found.kind == "values" else None
         return verdict
 
+    def reference_values(self, check, runs, ctx):
+        for run in runs:  # the finite differences; never the reference's own output
+            self.numeric_gradient(check, run, ctx)
+
     def sanity(self, check, runs, ctx):
         gradients = [self.numeric_gradient(check, run, ctx) for run in runs]
         if all(np.all(np.abs(g) <= check.options["atol"]) for g in gradients):
@@ -65,10 +72,61 @@ class GradCheck(Kind):
                     "would pass"]
         return []
 
+    def author_errors(self, check, runs, ctx):
+        from ..values import noun
+
+        of, wrt = check.options["of"], check.options["wrt"]
+        function = ctx.references.solution_function(of)
+        parameters = inspect.signature(function).parameters
+        needed = [name for name, p in parameters.items() if p.default is p.empty
+                  and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        for run in runs:
+            case, inputs = run.case.name, run.inputs
+            if wrt not in inputs:
+                return [("wrt", f"case {case!r} has no input {wrt!r}; the gradient is taken "
+                         f"with respect to one of its inputs: {', '.join(inputs)}")]
+            if not _numeric(inputs[wrt]):
+                return [("wrt", f"the input {wrt!r} of case {case!r} is {noun(inputs[wrt])}: "
+                         "a gradient needs numbers")]
+            missing = [name for name in needed if name not in inputs]
+            if missing:
+                return [("of", f"`{of}` takes {missing[0]!r}, which case {case!r} does not "
+                         "have: it is called with the case's inputs, by name")]
+            try:
+                value = function(**{n: copy.deepcopy(inputs[n]) for n in parameters
+                                    if n in inputs})
+            except Exception as exc:
+                from . import raised
+                return [("of", f"{raised(of, exc)} on case {case!r}")]
+            if not _numeric(value) or np.ndim(value) != 0:
+                return [("of", f"`{of}` must return a number, the scalar whose gradient is "
+                         f"checked; on case {case!r} it returned {noun(value)}")]
+        return []
+
+    def explain_reference(self, check, run, ctx):
+        from ..checks import select
+        from ..compare import as_float_array, relative_error
+        from ..values import noun
+
+        of, wrt = check.options["of"], check.options["wrt"]
+        got = select(ctx.reference(check, run.calls[0]), check.select)[1]
+        numeric, array = self.numeric_gradient(check, run, ctx), as_float_array(got)
+        if array is None or array.shape != numeric.shape:
+            return (f"it returns {noun(got)}, but the gradient of `{of}` with respect to {wrt} "
+                    f"has the shape of {wrt}, {numeric.shape}")
+        error = np.where(np.abs(array - numeric) <= check.options["atol"], 0.0,
+                         relative_error(array, numeric))
+        worst = np.unravel_index(int(np.argmax(error)), error.shape) if error.ndim else ()
+        at = f" at index {tuple(int(i) for i in worst)}" if worst else ""
+        return (f"its gradient{at} is {float(array[worst]):.6g}, finite differences of `{of}` "
+                f"with respect to {wrt} give {float(numeric[worst]):.6g} (relative error "
+                f"{float(error[worst]):.3g}, threshold {check.options['threshold']:g}): either "
+                f"the gradient or `{of}` is wrong")
+
     def numeric_gradient(self, check, run, ctx):
         of, wrt, eps = (check.options[key] for key in ("of", "wrt", "eps"))
-        return ctx.cached(("numeric", of, wrt, eps, run.case.name), lambda: central_differences(
-            getattr(ctx.solution, of), run.inputs, wrt, eps))
+        return ctx.cached(("numeric", of, wrt, eps, run.case.name),
+                          lambda: ctx.references.finite_differences(of, wrt, eps, run))
 
 
 def central_differences(func, inputs: dict, wrt: str, eps: float):
@@ -89,6 +147,16 @@ def central_differences(func, inputs: dict, wrt: str, eps: float):
         flat[i] = old
         gflat[i] = (plus - minus) / (2 * eps)
     return grad
+
+
+def _numeric(value) -> bool:
+    """A number or an array of numbers (booleans are not)."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    try:
+        return np.asarray(value).dtype.kind in "iuf"
+    except (TypeError, ValueError):  # a ragged list, an object numpy cannot hold
+        return False
 
 
 KIND = GradCheck()

@@ -153,6 +153,26 @@ class Monotone(Kind):
                 problems.append(NOT_MOVING.format(case=run.case.name, there=there, input=name))
         return problems
 
+    def explain_reference(self, check, run, ctx):
+        from ..checks import select
+        from ..compare import as_float_array
+
+        name = check.options["input"]
+        x, x2 = (_numeric(call.inputs[name]) for call in run.calls)
+        before, after = (as_float_array(select(ctx.reference(check, call), check.select)[1])
+                         for call in run.calls)
+        if before is None or after is None or before.shape != x.shape:
+            return None  # `sanity` says it: the output does not follow the input
+        sign = 1.0 if check.options["direction"] == "increasing" else -1.0
+        moved = np.where((x2 > x) & np.isfinite(after - before), sign * (after - before), np.inf)
+        worst = np.unravel_index(int(np.argmin(moved)), x.shape)
+        at = f"[{', '.join(str(int(i)) for i in worst)}]" if x.ndim else ""
+        x_shown, x2_shown = _distinct(x[worst], x2[worst])
+        y_shown, y2_shown = _distinct(before[worst], after[worst])
+        return (f"raising {name}{at} from {x_shown} to {x2_shown} moves its output from "
+                f"{y_shown} to {y2_shown}, so it is not {check.options['direction']} in {name}: "
+                "either the function or the check's `direction` (or `entries`) is wrong")
+
 
 def _numeric(value):
     """`value` as an int or float array, or None (a string, a bool, a test function...)."""

@@ -418,6 +418,7 @@ class _Run:
         self.stopped: dict[str, CallOutcome] = {}  #: function → why its calls are not made
         self.result_bytes: dict[str, int] = {}  #: function → bytes of results kept
         self.pending = None  #: the answer whose value `_settle` decodes next
+        self.tainted = False  #: `_settle` found the sandbox forged an answer
         self.prepared: dict = {}  #: call index → (shared arguments, request), made ahead
         self.result_share = RESULT_BYTES_PER_RUN // max(len({c.function for c in calls}), 1)
         self.started = time.monotonic()
@@ -555,8 +556,9 @@ class _Run:
         if result is not None and result.status in ("timeout", "crashed"):
             self.stopped[call.function] = result  # its other cases would only do the same
         left_running = kind == "answer" and bool(header.get("threads_left"))
-        if box.exit_status is None and (box.stray or result is None or left_running or
-                                        result.status in ("timeout", "misbehaved")):
+        tainted, self.tainted = self.tainted, False
+        if box.exit_status is None and (box.stray or result is None or left_running or tainted
+                                        or result.status in ("timeout", "misbehaved")):
             box.finish(kill=True)
         if box.exit_status is not None:
             self._charge_stray(box)
@@ -614,6 +616,7 @@ class _Run:
             self.outcome.calls[index] = CallOutcome(
                 "misbehaved", seconds=outcome.seconds,
                 detail=_misbehaved(f"a malformed result: {type(exc).__name__}"))
+            self.tainted = True  # that process forged it: the sandbox is replaced
             return
         changed = header.get("after_changed")
         for position in changed if isinstance(changed, list) else []:

@@ -14,7 +14,10 @@ loads any solution: no process that runs student code ever had a solution in mem
 process sends back plain JSON, for each student within a deadline (`student_deadline`), or
 it is killed and replaced. Every output file is written atomically (complete, then renamed
 into place) as soon as its student is graded, so a killed batch loses nothing already
-graded, and `resume=True` grades only the students without feedback yet.
+graded, and `resume=True` keeps the feedback that still holds: graded from the same files,
+course, seed and limits (`grader.resume`). One batch at a time writes an output folder (its
+lock, `writers.BatchFolder`); Ctrl-C and SIGTERM stop it between two students
+(`BatchInterrupted`).
 
 A pool process sends each student's results as JSON (`StudentResults.to_json`, evidence
 included); the parent reads them back and writes the output with the writers of
@@ -39,9 +42,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .archives import (MAX_MEMBER_BYTES, ArchiveRefused, Budget, archive_suffix, file_kind,
-                       open_regular, unpack)
+                       unpack)
 from .errors import GradewiseError
 from .filenames import exercise_numbers, match_name
+from .resume import file_digest
 from .results import ClassResults, ExerciseInfo, StudentResults
 from .safetext import visible
 from .spec import load_spec
@@ -97,7 +101,7 @@ class Student:
 
     def shown(self, path: Path) -> str:
         """`ada/ex01_softmax.py`, or `gus/submission.zip:gus/ex01_softmax.py` when unpacked."""
-        return self.labels.get(str(path)) or path.relative_to(self.root).as_posix()
+        return self.labels.get(str(path)) or _rel(path, self.root)
 
     def task(self) -> dict:
         """As plain JSON, for a pool process (`Student.from_task` reads it back)."""
@@ -165,12 +169,12 @@ def discover(subs: Path, specs, unpack_into: Path) -> Plan:
             unmatched.append(_unmatched(rel, f"{name} has another file or archive: that one "
                                              "is graded"))
         elif archive:  # an LMS download: one archive per student
-            student = Student(name, subs)
+            student = Student(readable(name), subs)
             found = _unpacked([_Found(rel, rel, path, 0)], unpack_into, Budget())
             _assign(student, found, specs, unmatched)
             students[name] = student
         else:
-            students[name] = Student(name, subs, whole=path)
+            students[name] = Student(readable(name), subs, whole=path)
     return Plan(sorted(students.values(), key=lambda s: s.name), unmatched)
 
 
@@ -179,7 +183,7 @@ def student_from_folder(folder: Path, root: Path, specs, unmatched: list,
     """The student of one folder: the file of each exercise (see `_assign`), archives in it
     unpacked into `unpack_into` and matched like its own files. What matches nothing goes
     to `unmatched`; what the student should know goes to the student's notes."""
-    student = Student(folder.name, root)
+    student = Student(readable(folder.name), root)
     walked = _walk(folder, root, unmatched)
     _assign(student, _unpacked(walked, unpack_into, Budget()), specs, unmatched)
     return student
@@ -247,7 +251,7 @@ def _choose(student: Student, number: int, stem: str, ranked: list, unmatched: l
         unmatched.append(_unmatched(item.shown, item.problem or
                                     f"exercise {number} is graded from {best.shown}"))
     if others:
-        digest = _digest(best.path)
+        digest = file_digest(best.path, MAX_MEMBER_BYTES)
         described = [f"`{item.shown}` ({item.problem or _compared(digest, item.path)})"
                      for item in others[:SHOWN_CANDIDATES]]
         if len(others) > SHOWN_CANDIDATES:
@@ -261,25 +265,10 @@ def _label(item: _Found) -> dict:
 
 
 def _compared(digest, path: Path) -> str:
-    other = _digest(path)
+    other = file_digest(path, MAX_MEMBER_BYTES)
     if digest is None or other is None:
         return "not compared"
     return "same content" if other == digest else "different content"
-
-
-def _digest(path: Path) -> str | None:
-    """sha256 of a regular file of at most MAX_MEMBER_BYTES, read without blocking; None
-    when it is not one."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    try:
-        with open_regular(path, MAX_MEMBER_BYTES) as fh:
-            while chunk := fh.read(1 << 16):
-                digest.update(chunk)
-    except (ArchiveRefused, OSError):
-        return None
-    return digest.hexdigest()
 
 
 def _mode(entry) -> int:
@@ -343,8 +332,9 @@ def _unpacked(found, into: Path, budget: Budget, nesting: int = 0):
         except ArchiveRefused as exc:
             yield replace(item, problem=str(exc), refused=True)
             continue
-        yield from _unpacked([_Found(m.name.rsplit("/", 1)[-1], f"{item.shown}:{m.name}",
-                                     m.path, item.depth + 1 + m.name.count("/"), m.problem,
+        yield from _unpacked([_Found(m.name.rsplit("/", 1)[-1],
+                                     readable(f"{item.shown}:{m.name}"), m.path,
+                                     item.depth + 1 + m.name.count("/"), m.problem,
                                      m.ignored, archive=item.shown) for m in members],
                              into, budget, nesting + 1)
 
@@ -354,12 +344,21 @@ def _wanted(name: str) -> bool:
     return Path(name).suffix.lower() in SOURCE_SUFFIXES or archive_suffix(name) is not None
 
 
+def readable(name: str) -> str:
+    """A file or folder name as text: the bytes of a name that is not UTF-8 (Python holds
+    them as lone surrogates, which no UTF-8 file or terminal accepts) shown as `\\xe9`."""
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _rel(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix()
+    return readable(path.relative_to(root).as_posix())
 
 
 def _unmatched(path: str, reason: str) -> dict:
-    return {"path": path, "reason": reason}
+    return {"path": readable(path), "reason": reason}
 
 
 def select_exercises(course, text: str | None) -> list:
@@ -406,7 +405,7 @@ def _numbers(text: str, known) -> set:
 
 # -- the reference solutions, before anyone is graded ------------------------------------------
 
-def check_references(course, specs, seeds, limits=None) -> None:
+def check_references(course, specs, seeds, limits=None, timeout: float | None = None) -> None:
     """Raise GradewiseError when the reference solution of one of `specs` does not score full
     marks, under one of `seeds`, on the cases that will be graded (or the spec gives a check
     what its kind cannot judge with): `grader.validate.reference_problems`, naming the
@@ -425,7 +424,7 @@ def check_references(course, specs, seeds, limits=None) -> None:
             from .sandbox import die_with_parent
 
             die_with_parent()
-            found = _first_reference_problem(course, specs, seeds, limits)
+            found = _first_reference_problem(course, specs, seeds, limits, timeout)
             with os.fdopen(write_fd, "w", encoding="utf-8") as answer:
                 answer.write(json.dumps({"problem": found}))
             code = 0
@@ -445,11 +444,11 @@ def check_references(course, specs, seeds, limits=None) -> None:
         raise GradewiseError(REFUSED.format(**found))
 
 
-def _first_reference_problem(course, specs, seeds, limits) -> dict | None:
+def _first_reference_problem(course, specs, seeds, limits, timeout) -> dict | None:
     from .grading import Grader  # its sandbox forks first, before any solution is loaded
     from .validate import reference_problems
 
-    with Grader(course, seed=seeds[0], limits=limits) as grader:
+    with Grader(course, seed=seeds[0], limits=limits, timeout=timeout) as grader:
         for seed in seeds:
             grader.seed = seed
             for spec in specs:
@@ -562,8 +561,9 @@ class _Pool:
     """`jobs` grading processes, forked from this (solution-free) process, fed one student
     at a time over pipes; each answers with one JSON line."""
 
-    def __init__(self, jobs: int, course, specs, seed: int, limits, hide):
-        self.args = (course, specs, seed, limits, hide)
+    def __init__(self, jobs: int, course, specs, seed: int, limits, timeout, hide, private=()):
+        self.args = (course, specs, seed, limits, timeout, hide)
+        self.private = list(private)  #: descriptors of this process its pool processes close
         self.workers: dict[int, _Worker] = {}  # by the descriptor its results come on
         for _ in range(jobs):
             self._spawn()
@@ -578,7 +578,10 @@ class _Pool:
         if pid == 0:
             code = 1
             try:
-                for fd in others + [task_w, result_r]:  # its siblings' pipes are not its own
+                # Ctrl-C and SIGTERM are the batch's to handle (it stops its pool itself)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                for fd in others + self.private + [task_w, result_r]:  # not its own
                     os.close(fd)
                 _pool_main(task_r, result_w, *self.args)
                 code = 0
@@ -608,12 +611,16 @@ class _Pool:
         except OSError:
             pass  # it died: `receive` sees the end of its pipe
 
-    def receive(self, timeout: float):
+    def receive(self, timeout: float, wake=()):
         """[(student, StudentResults or None)]: None when the pool process died on that
-        student."""
-        ready, _, _ = select.select(list(self.workers), [], [], timeout)
+        student. Waits at most `timeout` seconds, or until a descriptor of `wake` is
+        readable (it is then read)."""
+        ready, _, _ = select.select([*self.workers, *wake], [], [], timeout)
         done = []
         for fd in ready:
+            if fd in wake:
+                os.read(fd, 4096)
+                continue
             worker = self.workers[fd]
             data = os.read(fd, 1 << 20)
             if not data:
@@ -671,7 +678,7 @@ def _reap(pid: int, patience: float = REAP_SECONDS) -> None:
         time.sleep(0.01)
 
 
-def _pool_main(task_fd, result_fd, course, specs, seed, limits, hide):
+def _pool_main(task_fd, result_fd, course, specs, seed, limits, timeout, hide):
     from .grading import Grader  # its sandbox forks first, before any solution is loaded
     from .sandbox import die_with_parent
 
@@ -680,7 +687,7 @@ def _pool_main(task_fd, result_fd, course, specs, seed, limits, hide):
         "a batch pool process must start without solutions"
     tasks = os.fdopen(task_fd, "r", encoding="utf-8")
     results = os.fdopen(result_fd, "w", encoding="utf-8")
-    with Grader(course, seed=seed, limits=limits, hide=hide) as grader:
+    with Grader(course, seed=seed, limits=limits, hide=hide, timeout=timeout) as grader:
         for line in tasks:
             task = json.loads(line)
             student = Student.from_task(task)
@@ -695,13 +702,89 @@ def _pool_main(task_fd, result_fd, course, specs, seed, limits, hide):
 
 # -- the batch --------------------------------------------------------------------------------
 
+BUSY = ("{out} is being written by another batch ({holder}): two batches in one folder would "
+        "mix their gradebooks. Wait for it to finish, or give this one another --out.")
+INTERRUPTED = ("{saved} of {total} students saved in {out}; run the same command with "
+               "--resume to finish.")
+OTHERS = ("{out}/feedback also holds {count} student(s) not in {subs} ({names}): gradebook.csv "
+          "and summary.json leave them out. Grade each group of students into its own --out "
+          "(or all of them in one batch).")
+SHOWN_NAMES = 3  #: students named in a note, before "…"
+
+
 @dataclass
 class BatchOptions:
     jobs: int = 0  #: pool processes (0: the number of cores)
     seed: int = 0
-    limits: Limits | None = None  #: of the sandbox (None: its defaults)
+    limits: Limits | None = None  #: of the sandbox (None: `grading.time_limits()`)
+    #: the instructor's `--timeout`: every limit at least this many seconds of computing time
+    timeout: float | None = None
     resume: bool = False
     deadline: float = 0.0  #: seconds to grade one student (0: `student_deadline` of the specs)
+
+
+@dataclass
+class BatchStatus:
+    """Where a batch stands, for its progress display (`grade_class`'s `on_status`). Times
+    are `time.monotonic()` seconds."""
+
+    total: int  #: students found in SUBS
+    jobs: int = 1  #: students graded at once
+    done: int = 0  #: students whose feedback is written, those kept by --resume included
+    kept: int = 0  #: graded before and kept (--resume)
+    regraded: dict = field(default_factory=dict)  #: reason → names graded again (--resume)
+    others: list = field(default_factory=list)  #: file names of feedback of students not in SUBS
+    started: float = field(default_factory=time.monotonic)
+    running: dict = field(default_factory=dict)  #: name → when its grading began
+    took: list = field(default_factory=list)  #: seconds each student graded so far took
+    last: tuple | None = None  #: (name, StudentResults) of the student graded last
+
+    def rate(self, now: float) -> float:
+        """Students graded per second in this run."""
+        return len(self.took) / max(now - self.started, 1e-6)
+
+    def seconds_left(self, now: float) -> float | None:
+        """Seconds until every student is graded, at the pace so far (None before the first
+        student is graded): each student still to grade is expected to take the mean time
+        of a student so far, in which the students being graded count with the time they
+        have taken up to now, so that a student who takes long makes the estimate grow while
+        it lasts; the work is shared by the `jobs` grading processes. None too when only
+        students who take longer than the others did are left."""
+        if not self.took:
+            return None
+        running = [now - began for began in self.running.values()]
+        mean = (sum(self.took) + sum(running)) / (len(self.took) + len(running))
+        waiting = max(self.total - self.done - len(running), 0)
+        ahead = [max(mean - spent, 0.0) for spent in running]
+        if running and not waiting and not any(ahead):
+            return None  # the last ones take longer than the others did: no telling
+        return max((waiting * mean + sum(ahead)) / max(self.jobs, 1), max(ahead, default=0.0))
+
+    def notes(self, subs: Path, out: Path) -> list[str]:
+        """What the instructor should know before the batch starts: the students kept and
+        graded again (--resume), feedback in `out` of students not in `subs`."""
+        from .resume import regraded_note
+
+        lines = []
+        if self.kept or self.regraded:
+            again = f"; graded again: {regraded_note(self.regraded)}" if self.regraded else ""
+            lines.append(f"Resuming: {self.kept} of {self.total} students already graded in "
+                         f"{out} kept{again}.")
+        if self.others:
+            names = ", ".join(visible(n, False) for n in self.others[:SHOWN_NAMES])
+            lines.append(OTHERS.format(out=out, count=len(self.others), subs=subs,
+                                       names=names + (", …" if len(self.others) > SHOWN_NAMES
+                                                      else "")))
+        return lines
+
+
+class BatchInterrupted(Exception):
+    """A batch stopped by Ctrl-C (SIGINT) or SIGTERM: what was graded is saved, the message
+    says how much and how to finish."""
+
+    def __init__(self, saved: int, total: int, out: Path):
+        self.saved, self.total, self.out = saved, total, out
+        super().__init__(INTERRUPTED.format(saved=saved, total=total, out=out))
 
 
 def run_batch(subs: Path, out: Path, course, specs, options: BatchOptions, on_result=None):
@@ -714,97 +797,202 @@ def run_batch(subs: Path, out: Path, course, specs, options: BatchOptions, on_re
 
 
 def grade_class(subs: Path, out: Path, course, specs, options: BatchOptions,
-                on_result=None) -> ClassResults:
+                on_result=None, on_status=None) -> ClassResults:
     """Grade every student of `subs` into `out` (its files: `grader.writers.BatchFolder`);
-    returns the class's results. Archives are unpacked into a private temporary folder,
-    removed at the end. Raises GradewiseError for a missing or empty `subs`, or an `out`
-    inside it."""
-    with tempfile.TemporaryDirectory(prefix="gradewise-unpacked-") as unpacked:
-        return _grade_class(Path(subs).resolve(), Path(out).resolve(), Path(unpacked), course,
-                            specs, options, on_result)
+    returns the class's results. `on_result(name, StudentResults, done, total)` after each
+    student (first `(None, None, done, total)`, with the students kept by --resume);
+    `on_status(BatchStatus)` before grading, after each student and at least every second.
+
+    One batch at a time writes into `out` (its lock); archives are unpacked into a private
+    temporary folder, removed at the end. With `options.resume`, a student whose feedback
+    is in `out` is kept unless their files, the course, the seed, the exercises or the time
+    limits changed since (`grader.resume`). Raises GradewiseError for a missing or empty
+    `subs`, an `out` inside it, an `out` another batch is writing, or a reference solution
+    that does not score full marks (`check_references`); BatchInterrupted on
+    Ctrl-C or SIGTERM, once every student graded is saved."""
+    from .files import FolderBusy
+
+    subs, out = Path(subs).resolve(), Path(out).resolve()
+    if not subs.is_dir():
+        raise GradewiseError(f"{subs}: no such folder (expected one folder or file per student)")
+    if out == subs or subs in out.parents:
+        raise GradewiseError(f"--out {out} is inside the submissions folder: choose another one")
+    # before --out is made: a course that cannot be graded leaves nothing behind
+    check_references(course, specs, [options.seed], options.limits, options.timeout)
+    holder = (f"grade batch {readable(str(subs))}, process {os.getpid()}, started "
+              f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
+    try:
+        folder = BatchFolder(out, holder)
+    except FolderBusy as exc:
+        raise GradewiseError(BUSY.format(out=out, holder=exc)) from None
+    with folder, tempfile.TemporaryDirectory(prefix="gradewise-unpacked-") as unpacked:
+        return _grade_class(subs, folder, Path(unpacked), course, specs, options, on_result,
+                            on_status)
 
 
-def _grade_class(subs, out, unpacked, course, specs, options, on_result) -> ClassResults:
+def _grade_class(subs, folder, unpacked, course, specs, options, on_result,
+                 on_status) -> ClassResults:
     plan = discover(subs, specs, unpacked)
     if not plan.students:
         raise GradewiseError(f"{subs}: no student in it (expected a folder, an archive or a "
                              f".py/.ipynb file per student; {len(plan.unmatched)} other entries)")
-    if out == subs or subs in out.parents:
-        raise GradewiseError(f"--out {out} is inside the submissions folder: choose another one")
-    check_references(course, specs, [options.seed], options.limits)
-    folder = BatchFolder(out)
     class_results = ClassResults([ExerciseInfo.of(spec) for spec in specs], options.seed,
                                  submissions=len(plan.students), unmatched=plan.unmatched)
-    if options.resume:
-        class_results.students = folder.previous([s.name for s in plan.students],
-                                                 options.seed, [spec.number for spec in specs])
+    try:
+        return _grade_plan(plan, folder, class_results, course, specs, options,
+                           (subs, folder.root, unpacked), on_result, on_status)
+    except KeyboardInterrupt:  # before the pool starts: it stops on a signal by itself
+        raise BatchInterrupted(len(class_results.students), class_results.submissions,
+                               folder.root) from None
+
+
+def _grade_plan(plan, folder, class_results, course, specs, options, hide, on_result,
+                on_status) -> ClassResults:
+    from . import resume
+
+    numbers = [spec.number for spec in specs]
+    course_digest, limits = course.digest(specs), _limits_record(options)
+    records = {s.name: resume.record(s, course_digest, limits) for s in plan.students}
+    status = BatchStatus(len(plan.students), others=folder.others(records))
+    for student in plan.students if options.resume else ():
+        found = folder.graded(student.name)
+        why = found and resume.regrade_reason(*found, records[student.name], options.seed,
+                                              numbers)
+        if why:
+            status.regraded.setdefault(why, []).append(student.name)
+        elif found:
+            class_results.students[student.name] = found[0]
+    status.kept = status.done = len(class_results.students)
     todo = [s for s in plan.students if s.name not in class_results.students]
     folder.write_class(class_results)
     if on_result:
-        on_result(None, None, len(class_results.students), class_results.submissions)
+        on_result(None, None, status.done, class_results.submissions)
+    if on_status:
+        on_status(status)
     if todo:
-        _grade_all(todo, folder, class_results, course, specs, options, (subs, out, unpacked),
-                   on_result)
+        _grade_all(todo, folder, class_results, course, specs, options, hide, records,
+                   status, on_result, on_status)
     folder.write_class(class_results)
     return class_results
 
 
-def student_deadline(specs, limits) -> float:
+def _limits_record(options: BatchOptions) -> dict:
+    from .grading import time_limits
+
+    limits = time_limits(options.limits, options.timeout)
+    return {"call": limits.call_timeout, "import": limits.import_timeout,
+            "timeout": options.timeout}
+
+
+def student_deadline(specs, limits=None, timeout: float | None = None) -> float:
     """Seconds a pool process may take to grade one student before it is killed: per
-    exercise, the longest its sandbox run may take (`run_time_bound`) and
-    EXERCISE_MARGIN_SECONDS; then STUDENT_MARGIN_SECONDS. Only something stuck (a read that
-    never ends, a grader bug) comes near it."""
+    exercise, the longest its sandbox run may take (`run_time_bound`, with the limits the
+    `Grader` plans from `limits` and the instructor's `timeout`) and EXERCISE_MARGIN_SECONDS;
+    then STUDENT_MARGIN_SECONDS. Only something stuck (a read that never ends, a grader bug)
+    comes near it."""
     from . import kinds
+    from .grading import call_seconds, time_limits
     from .sandbox import run_time_bound
 
+    limits = time_limits(limits, timeout)
     total = STUDENT_MARGIN_SECONDS
     for spec in specs:
         calls = {}  # as Grader._plan makes them, at most: per function, case and call
         for check in spec.checks:
-            timeout = check.timeout or limits.call_timeout
+            seconds = call_seconds(check, limits, timeout)
             for case in spec.cases_for(check):
                 for n in range(kinds.get(check.kind).calls_per_case):
                     key = (check.function, case.name, n)
-                    calls[key] = max(calls.get(key, 0.0), timeout)
+                    calls[key] = max(calls.get(key, 0.0), seconds)
         total += run_time_bound(limits, calls.values()) + EXERCISE_MARGIN_SECONDS
     return total
 
 
 def _grade_all(todo, folder: BatchFolder, class_results: ClassResults, course, specs,
-               options: BatchOptions, hide, on_result):
-    from .grading import Limits  # numpy and the engine, once, shared by the forks
+               options: BatchOptions, hide, records: dict, status: BatchStatus, on_result,
+               on_status):
+    from . import grading  # noqa: F401  numpy and the engine, once, shared by the forks
 
-    jobs = max(1, min(options.jobs or len(os.sched_getaffinity(0)), len(todo)))
-    deadline = options.deadline or student_deadline(specs, options.limits or Limits())
-    pool = _Pool(jobs, course, specs, options.seed, options.limits, hide=hide)
+    jobs = status.jobs = max(1, min(options.jobs or len(os.sched_getaffinity(0)), len(todo)))
+    deadline = options.deadline or student_deadline(specs, options.limits, options.timeout)
     queue, attempts = list(todo), Counter()
 
     def zero(student, reason):
         return results_of(student, [_ungraded(spec, reason, submitted=True) for spec in specs],
                           options.seed)
 
-    try:
-        while queue or pool.busy_count():
-            for fd in pool.idle():
-                if queue:
-                    pool.send(fd, queue.pop(0), deadline)
-            done = pool.receive(timeout=1.0)
-            done += [(student, zero(student, NOT_FINISHED.format(seconds=deadline)))
-                     for student in pool.overdue()]
-            for student, results in done:
-                if results is None:
-                    attempts[student.name] += 1
-                    if attempts[student.name] <= RETRIES:
-                        queue.insert(0, student)
-                        continue
-                    results = zero(student, "the grading process died while grading this "
-                                            "submission")
-                folder.write_student(student.name, results)
-                class_results.students[student.name] = results
-                folder.write_class(class_results)
-                if on_result:
-                    on_result(student.name, results, len(class_results.students),
-                              class_results.submissions)
-            pool.replace_dead(min(jobs, len(queue) + pool.busy_count()))
-    finally:
-        pool.close()
+    with _StopRequest() as stop:
+        pool = _Pool(jobs, course, specs, options.seed, options.limits, options.timeout,
+                     hide=hide, private=stop.fds)
+        try:
+            while (queue or pool.busy_count()) and not stop.requested:
+                for fd in pool.idle():
+                    if queue:
+                        student = queue.pop(0)
+                        pool.send(fd, student, deadline)
+                        status.running[student.name] = time.monotonic()
+                done = pool.receive(timeout=1.0, wake=stop.fds[:1])
+                done += [(student, zero(student, NOT_FINISHED.format(seconds=deadline)))
+                         for student in pool.overdue()]
+                for student, results in done:
+                    began = status.running.pop(student.name, status.started)
+                    if results is None:
+                        attempts[student.name] += 1
+                        if stop.requested or attempts[student.name] <= RETRIES:
+                            queue.insert(0, student)  # stopped: --resume grades it
+                            continue
+                        results = zero(student, "the grading process died while grading this "
+                                                "submission")
+                    folder.write_student(student.name, results, records[student.name])
+                    class_results.students[student.name] = results
+                    folder.write_class(class_results)
+                    status.done = len(class_results.students)
+                    status.took.append(time.monotonic() - began)
+                    status.last = (student.name, results)
+                    if on_result:
+                        on_result(student.name, results, status.done, class_results.submissions)
+                if not stop.requested:
+                    pool.replace_dead(min(jobs, len(queue) + pool.busy_count()))
+                if on_status:
+                    on_status(status)
+        finally:
+            pool.close()
+    if stop.requested:
+        raise BatchInterrupted(len(class_results.students), class_results.submissions,
+                               folder.root)
+
+
+class _StopRequest:
+    """Ctrl-C (SIGINT) and SIGTERM while a batch grades: noted, and the wait for the pool
+    woken (`fds[0]` becomes readable), so that the batch stops between two students, never
+    while a student's files are being written. Only the main thread can take signals: in
+    another one, nothing is installed (`requested` stays False)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.requested = False
+        self.fds: list[int] = []  #: the wake-up pipe (read end first); closed in pool processes
+        self._previous: dict = {}
+
+    def __enter__(self):
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self.fds = list(os.pipe())
+            os.set_blocking(self.fds[1], False)
+            self._previous = {s: signal.signal(s, self._note) for s in self.SIGNALS}
+        return self
+
+    def _note(self, signum, frame):
+        self.requested = True
+        try:
+            os.write(self.fds[1], b"!")
+        except OSError:  # the pipe is full: it is readable already
+            pass
+
+    def __exit__(self, *exc):
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        for fd in self.fds:
+            os.close(fd)

@@ -133,6 +133,7 @@ def _register_exercise(sub, common):
     p.add_argument("which", help="exercise number, slug, or 'all'")
     p.add_argument("--file", type=Path, help="grade this .py or .ipynb instead of the workspace file")
     p.add_argument("--strict", action="store_true", help="exit 3 unless the score is full")
+    _add_timeout(p)
     p.set_defaults(handler=cmd_exercise)
 
 
@@ -153,7 +154,7 @@ def cmd_exercise(args) -> int:
     if args.file is None:
         _announce_new_workspace(workspace, args)
     results, created = [], []
-    with Grader(course, seed=args.seed) as grader:
+    with Grader(course, seed=args.seed, timeout=_timeout(args)) as grader:
         for spec in specs:
             path = args.file or workspace.file(spec)
             if args.file is None and workspace.ensure_stub(spec):
@@ -388,16 +389,30 @@ def cmd_reset(args) -> int:
     return EXIT_OK
 
 
+def _add_timeout(parser) -> None:
+    parser.add_argument("--timeout", type=float, metavar="S",
+                        help="seconds of computing time per call, and at least that for "
+                             "every limit (a check's own, loading the file): more time on a "
+                             "slow machine (default: 0.5 per call, 10 to load)")
+
+
+def _timeout(args) -> float | None:
+    """The instructor's --timeout (None: the course's limits). Raises GradewiseError."""
+    if args.timeout is not None and not 0 < args.timeout < float("inf"):
+        raise GradewiseError("--timeout: expected a positive number of seconds")
+    return args.timeout
+
+
 def _print_json(value) -> None:
     import json
 
     print(json.dumps(value, indent=2))
 
 
-def _console(args):
+def _console(args, stderr: bool = False):
     from rich.console import Console
 
-    return Console(no_color=args.no_color or None, highlight=False)
+    return Console(no_color=args.no_color or None, highlight=False, stderr=stderr)
 
 
 # -- grade solution ---------------------------------------------------------------------------
@@ -470,16 +485,18 @@ def _register_batch(sub, common):
                    help="where gradebook.csv, summary.json and feedback/ go")
     p.add_argument("--jobs", type=int, default=0, metavar="N",
                    help="students graded in parallel (default: the number of cores)")
-    p.add_argument("--timeout", type=float, metavar="S",
-                   help="seconds per call (default 5; a check's own timeout wins)")
+    _add_timeout(p)
     p.add_argument("--resume", action="store_true",
-                   help="grade only the students that have no feedback in DIR yet")
+                   help="keep the feedback in DIR graded from the same files, course, seed "
+                        "and limits; grade the other students")
     p.add_argument("--exercises", metavar="LIST", help="which exercises, e.g. 1,3-5 (default: all)")
     p.set_defaults(handler=cmd_batch)
 
 
 def cmd_batch(args) -> int:
-    from .batch import BatchOptions, grade_class, select_exercises
+    import signal
+
+    from .batch import BatchInterrupted, BatchOptions, grade_class, select_exercises
     from .course import find_course
     from .writers import find
 
@@ -487,72 +504,97 @@ def cmd_batch(args) -> int:
         raise GradewiseError("--jobs: expected a number of processes, 1 or more (0: all cores)")
     course = find_course()
     specs = select_exercises(course, args.exercises)
-    options = BatchOptions(jobs=args.jobs, seed=course.seed(args.seed), limits=_limits(args),
+    options = BatchOptions(jobs=args.jobs, seed=course.seed(args.seed), timeout=_timeout(args),
                            resume=args.resume)
+    console = _console(args, stderr=args.json)  # --json: stdout holds the JSON alone
+    # SIGTERM (a closed session, `kill`) ends the batch as Ctrl-C does: saying what is saved
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with _BatchProgress(console, args.subs, args.out, quiet=args.json) as progress:
+            results = grade_class(args.subs, args.out, course, specs, options,
+                                  on_status=progress.update)
+    except BatchInterrupted as exc:
+        console.print(f"Interrupted: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 130
+    except KeyboardInterrupt:
+        console.print(f"Interrupted before any student was graded: nothing changed in "
+                      f"{args.out}.", markup=False, highlight=False)
+        return 130
     if args.json:
-        print(find("class", "json").render(grade_class(args.subs, args.out, course, specs,
-                                                       options)))
-        return EXIT_OK
-    console = _console(args)
-    with _BatchProgress(console) as progress:
-        results = grade_class(args.subs, args.out, course, specs, options, progress.update)
-    console.print(find("class", "terminal").render(results, out=args.out))
+        print(find("class", "json").render(results))
+    else:
+        console.print(find("class", "terminal").render(results, out=args.out))
     return EXIT_OK
 
 
-def _limits(args):
-    from .sandbox import Limits
-
-    if args.timeout is None:
-        return Limits()
-    if not args.timeout > 0:
-        raise GradewiseError("--timeout: expected a positive number of seconds")
-    return Limits(call_timeout=args.timeout)
-
-
 class _BatchProgress:
-    """Students done / total, rate and time left: a bar on a terminal, plain lines otherwise."""
+    """What the batch does, as it does it (`grade_class`'s `on_status`): first what --resume
+    keeps and grades again; then students done / total, those in progress, the rate and the
+    time left, as a bar on a terminal (refreshed every second), else one line per student
+    (`quiet`: the first notes only)."""
 
-    def __init__(self, console):
-        self.console, self.bar, self.task = console, None, None
-        self.started, self.resumed = 0.0, 0
+    def __init__(self, console, subs, out, quiet: bool = False):
+        self.console, self.subs, self.out, self.quiet = console, Path(subs), Path(out), quiet
+        self.begun = False
+        self.bar = self.task = None
+        self.shown = 0  #: students whose line is printed (no bar)
 
     def __enter__(self):
-        import time
-
-        self.started = time.monotonic()
-        if self.console.is_terminal:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeRemainingColumn)
-            # no refresh thread: the batch forks processes, and a fork must not copy a lock
-            self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("students  {task.fields[rate]}"), TimeRemainingColumn(),
-                                console=self.console, auto_refresh=False)
-            self.bar.start()
-            self.task = self.bar.add_task("grading", total=None, rate="")
         return self
 
     def __exit__(self, *exc):
         if self.bar is not None:
             self.bar.stop()
 
-    def update(self, name, student, done, total):
+    def update(self, status) -> None:
         import time
 
-        if name is None:  # the start: students already graded (--resume)
-            self.resumed, self.started = done, time.monotonic()
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        rate = (done - self.resumed) / elapsed
-        left = f", about {(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
+        if not self.begun:  # the first call: before grading
+            self.begun, self.shown = True, status.done
+            for line in status.notes(self.subs, self.out):
+                self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            if self.console.is_terminal and not self.quiet:
+                self._start_bar(status.total)
+        if self.quiet:
+            return
+        now = time.monotonic()
+        rate, left = status.rate(now), status.seconds_left(now)
         if self.bar is not None:
-            self.bar.update(self.task, completed=done, total=total,
-                            rate=f"{rate:.1f}/s" if rate else "")
+            self.bar.update(self.task, completed=status.done, total=status.total,
+                            running=f"{len(status.running)} in progress" if status.running
+                            else "", rate=f"{rate:.1f}/s" if status.took else "",
+                            left=f"about {_duration(left)} left" if left else "")
             self.bar.refresh()
-        elif name is not None:
+        elif status.done > self.shown and status.last is not None:
             from .safetext import visible
-            self.console.print(f"[{done}/{total}] {visible(name, False)}: {student.score:g}/"
-                               f"{student.max_score:g}  ({rate:.1f} students/s{left})",
-                               markup=False)
+
+            self.shown = status.done
+            name, student = status.last
+            ahead = f", about {_duration(left)} left" if left else ""
+            self.console.print(f"[{status.done}/{status.total}] {visible(name, False)}: "
+                               f"{student.score:g}/{student.max_score:g}  ({rate:.1f} "
+                               f"students/s{ahead})", markup=False, highlight=False,
+                               soft_wrap=True)
+
+    def _start_bar(self, total: int):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        # no refresh thread: the batch forks processes, and a fork must not copy a lock;
+        # the batch calls `update` at least once a second
+        self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("students {task.fields[running]}"),
+                            TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[left]}"),
+                            console=self.console, auto_refresh=False)
+        self.task = self.bar.add_task("grading", total=total, running="", rate="", left="")
+        self.bar.start()
+
+
+def _duration(seconds: float) -> str:
+    """`1 s` (at least), `45 s`, `3 min`, `1 h 05 min`."""
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 # -- grade gradescope (instructors) -----------------------------------------------------------
@@ -562,8 +604,7 @@ def _register_gradescope(sub, common):
                        help="instructor: build a Gradescope autograder (.zip)")
     p.add_argument("--out", type=Path, required=True, metavar="ZIP", help="the zip to write")
     p.add_argument("--exercises", metavar="LIST", help="which exercises, e.g. 1,3-5 (default: all)")
-    p.add_argument("--timeout", type=float, metavar="S",
-                   help="seconds per call (default 5; a check's own timeout wins)")
+    _add_timeout(p)
     p.add_argument("--hidden-seed", type=int, metavar="N",
                    help="also grade the random cases drawn with seed N; those results are "
                         "shown to students once grades are published")
@@ -579,9 +620,8 @@ def cmd_gradescope(args) -> int:
     if course.release is not None:
         raise GradewiseError(f"{NO_SOLUTIONS} An autograder is built from the full course.")
     specs = select_exercises(course, args.exercises)
-    limits = _limits(args)
     built = build_autograder(args.out, course, specs, seed=course.seed(args.seed),
-                             hidden_seed=args.hidden_seed, call_timeout=limits.call_timeout)
+                             hidden_seed=args.hidden_seed, timeout=_timeout(args))
     if args.json:
         _print_json(built)
     else:

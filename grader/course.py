@@ -137,6 +137,28 @@ class Course:
         raise GradewiseError(f"unknown exercise {which!r}; the course has: {known}. "
                              "Run `grade list` to see them.")
 
+    def digest(self, specs) -> str:
+        """SHA-256 (hex) of what grading `specs` reads from the course: their spec files,
+        their reference solutions and the data beside the specs (`exercises/data/`). A batch
+        keeps it with each student's feedback, so that `--resume` can tell results graded
+        with another version of the course. A file missing counts as such."""
+        import hashlib
+
+        data = self.exercises_dir / "data"
+        paths = [p for spec in specs for p in (spec.path, self.solutions_dir / spec.solution)]
+        paths += sorted(p for p in data.rglob("*") if p.is_file() and "__pycache__" not in
+                        p.parts) if data.is_dir() else []
+        digest = hashlib.sha256()
+        for path in paths:
+            try:
+                content = path.read_bytes()
+            except OSError:
+                content = b"(missing)"
+            name = path.relative_to(self.root) if self.root in path.parents else path.name
+            digest.update(f"{name}\0{len(content)}\0".encode("utf-8", "backslashreplace"))
+            digest.update(content)
+        return digest.hexdigest()
+
     def solution(self, spec: Spec):
         """The reference module of `spec`, imported under a private name (parent only).
         Raises GradewiseError in a student release, or when the file is missing."""

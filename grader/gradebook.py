@@ -101,41 +101,48 @@ def summary_terminal(results: ClassResults, out: Path | None = None):
 
 def summary_renderable(summary: dict, out: Path | None = None):
     """Per exercise the mean and distribution, per check the pass rate and the most common
-    diagnosis, then the files that matched nothing (`summary`: as `class_summary` makes it)."""
+    diagnosis, then the files that matched nothing (`summary`: as `class_summary` makes it).
+    The tables take the console's width: counts and rates are never cut, long check names
+    and diagnoses wrap; exercises nobody submitted are named in one line (summary.json has
+    them in full)."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    scores = Table(title=f"Class summary · {summary['graded']} of {summary['students']} "
-                         "students graded", title_justify="left")
-    for column, justify in (("no.", "right"), ("exercise", "left"), ("submitted", "right"),
-                            ("mean", "right"), ("full marks", "right"),
-                            (f"distribution (0 → max, {HISTOGRAM_BINS} bins)", "left")):
-        scores.add_column(column, justify=justify)
-    for ex in summary["exercises"]:
+    submitted = [ex for ex in summary["exercises"] if ex["submitted"]]
+    scores = _table(f"Class summary · {summary['graded']} of {summary['students']} students "
+                    "graded", [("no.", "right", 0), ("exercise", "left", 2),
+                               ("submitted", "right", 0), ("mean", "right", 0),
+                               ("full marks", "right", 0),
+                               (f"distribution (0 → max, {HISTOGRAM_BINS} bins)", "left", 3)])
+    for ex in submitted:
         mean = "—" if ex["mean"] is None else f"{ex['mean']:.2f}/{ex['max_score']:g}"
         counts = ex["histogram"]["counts"]
         scores.add_row(str(ex["exercise"]), ex["slug"], f"{ex['submitted']}/{ex['graded']}", mean,
                        str(ex["full_marks"]), f"{_sparkline(counts)}  {' '.join(map(str, counts))}")
-    checks = Table(title="Checks: what the class did not understand", title_justify="left")
-    checks.add_column("no.", justify="right", no_wrap=True, min_width=3)
-    checks.add_column("check", no_wrap=True, overflow="ellipsis", max_width=30)
-    # widths that fit an 80-column terminal without cutting a pass rate ("100/100 100%")
-    checks.add_column("passed", justify="right", no_wrap=True, min_width=11)
-    checks.add_column("most common diagnosis", no_wrap=True, overflow="ellipsis", max_width=22)
-    for ex in summary["exercises"]:
+    # "id ×N" joined by a no-break space: when the column is narrow, N stays whole
+    checks = _table("Checks: what the class did not understand",
+                    [("no.", "right", 0), ("check", "left", 3), ("passed", "right", 0),
+                     ("most common diagnosis", "left", 2)])
+    for ex in submitted:
         for check in ex["checks"]:
             rate = check["pass_rate"]
             style = "green" if rate is not None and rate >= 0.8 else \
                 "yellow" if rate is not None and rate >= 0.5 else "red"
             shown = "—" if rate is None else \
                 f"{check['passed']}/{check['attempted']} [{style}]{rate:4.0%}[/]"
-            diagnosis = (f"{check['most_common_diagnosis']} ×{check['diagnosis_count']}"
+            diagnosis = (f"{check['most_common_diagnosis']}\u00a0×{check['diagnosis_count']}"
                          if check["most_common_diagnosis"] else
-                         f"[dim](none) ×{check['failed_without_diagnosis']}[/]"
+                         f"[dim](none)\u00a0×{check['failed_without_diagnosis']}[/]"
                          if check["failed_without_diagnosis"] else "")
-            checks.add_row(str(ex["exercise"]), check["name"], shown, diagnosis)
-    parts = [scores, checks]
+            checks.add_row(str(ex["exercise"]), Text(check["name"]), shown, diagnosis)
+    _fit_numbers(scores)
+    _fit_numbers(checks)
+    parts = [scores, checks] if submitted else [Text("Nobody submitted any of these exercises.")]
+    nobody = [ex for ex in summary["exercises"] if not ex["submitted"]]
+    if nobody and submitted:
+        parts.append(Text("Submitted by nobody (not shown): " + ", ".join(
+            f"{ex['exercise']} {ex['slug']}" for ex in nobody) + ".", style="dim"))
     if summary["unmatched"]:
         text = Text(f"{len(summary['unmatched'])} file(s) matched no exercise and were not "
                     "graded:", style="yellow")
@@ -155,6 +162,30 @@ def summary_renderable(summary: dict, out: Path | None = None):
         parts.append(Text.assemble(("Written: ", "bold"), f"{out}/gradebook.csv, {out}/summary.json,"
                                    f" {out}/feedback/<student>.json and .md"))
     return Group(*parts)
+
+
+def _table(title: str, columns):
+    """A table of `columns` (header, justify, ratio): a ratio of 0 for numbers (never cut or
+    wrapped, see `_fit_numbers`), else the share of the room left that the column takes
+    when the console is too narrow for all of it (its text then wraps)."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for header, justify, ratio in columns:
+        table.add_column(header, justify=justify, no_wrap=not ratio, overflow="fold",
+                         ratio=ratio or None)
+    return table
+
+
+def _fit_numbers(table) -> None:
+    """Columns of numbers keep the width of their longest cell, however narrow the console
+    (the other columns wrap instead)."""
+    from rich.text import Text
+
+    for column in table.columns:
+        if column.no_wrap:
+            cells = [Text.from_markup(c) if isinstance(c, str) else c for c in column.cells]
+            column.min_width = max((c.cell_len for c in cells), default=0)
 
 
 def _sparkline(counts) -> str:

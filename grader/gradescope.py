@@ -1,6 +1,7 @@
 """Gradescope: build an autograder zip, and grade one submission inside its container.
 
     grade gradescope --out autograder.zip [--exercises 1,3-5] [--seed N] [--hidden-seed N]
+                                          [--timeout S]
 
 The zip holds `setup.sh` (run once by Gradescope, as root, to build the image: a virtual
 environment with gradewise installed from the source tree in the zip, and the course made
@@ -76,21 +77,22 @@ exec "$PYTHON" -m grader.gradescope "$ROOT"
 # -- building the zip -------------------------------------------------------------------------
 
 def build_autograder(out: Path, course, specs, seed: int = 0, hidden_seed: int | None = None,
-                     call_timeout: float = 5.0) -> dict:
-    """Write the autograder zip; returns what it holds. Raises GradewiseError, writing
-    nothing, when a reference solution does not score full marks on the cases of the seed or
-    of the hidden seed (`grader.batch.check_references`)."""
+                     timeout: float | None = None) -> dict:
+    """Write the autograder zip; returns what it holds. `timeout`: the instructor's
+    `--timeout` (every time limit at least that many seconds of computing time; None: the
+    course's limits), kept in config.json. Raises GradewiseError, writing nothing, when a
+    reference solution does not score full marks on the cases of the seed or of the hidden
+    seed (`grader.batch.check_references`)."""
     import grader
 
     from .batch import check_references
-    from .sandbox import Limits
 
     package = Path(grader.__file__).parent
     pyproject = _pyproject(package)  # first: it may refuse
     seeds = [seed] + ([hidden_seed] if hidden_seed is not None else [])
-    check_references(course, specs, seeds, Limits(call_timeout=call_timeout))
+    check_references(course, specs, seeds, timeout=timeout)
     config = {"exercises": [s.number for s in specs], "seed": seed, "hidden_seed": hidden_seed,
-              "call_timeout": call_timeout}
+              "timeout": timeout}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     files = 0
@@ -186,16 +188,15 @@ def grade_submission(root: Path) -> StudentResults:
     from .grading import Grader  # first: its sandbox forks before any solution is loaded
     from .batch import Student, grade_student, results_of, student_from_folder
     from .course import find_course
-    from .sandbox import Limits
 
     started = time.monotonic()
     config = json.loads((root / "source" / "config.json").read_text(encoding="utf-8"))
     submission = root / "submission"
-    limits = Limits(call_timeout=float(config.get("call_timeout") or 5.0))
+    timeout = float(config["timeout"]) if config.get("timeout") else None
     hide = (submission, root / "results", root / "source")
     # an uploaded archive is unpacked into a private folder, as `grade batch` does
     with tempfile.TemporaryDirectory(prefix="gradewise-unpacked-") as unpacked, \
-            Grader(find_course(), seed=int(config.get("seed") or 0), limits=limits,
+            Grader(find_course(), seed=int(config.get("seed") or 0), timeout=timeout,
                    hide=(*hide, unpacked)) as grader:
         specs = [grader.course.find(str(n)) for n in config["exercises"]]
         unmatched: list = []

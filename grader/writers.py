@@ -28,19 +28,23 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import GradewiseError
-from .files import atomic_write, remove_partials
+from .files import FolderLock, atomic_write, file_stem, remove_partials
 from .results import ClassResults, StudentResults
 from .values import dumps
 
 SCOPES = ("exercise", "student", "class")
 PRIVATE = 0o600  #: grades and feedback are the instructor's to hand out
+LOCK_NAME = ".gradewise-batch.lock"  #: in a batch's folder: held by the batch writing it
+#: in a student's feedback JSON: what the results were graded from (`grader.batch`)
+GRADED_FROM = "graded_from"
 
 
 @dataclass(frozen=True)
 class Writer:
     """`render(results, **options)` → the text of one file (a rich renderable for the
     terminal). `path`: where `grade batch` writes it in its output folder (`{student}`: the
-    name of the student's submission), "" when it does not."""
+    name of the student's submission, made a safe file name by `files.file_stem`), "" when
+    it does not."""
 
     name: str
     scope: str
@@ -98,38 +102,66 @@ def batch_writers(scope: str) -> list[Writer]:
 
 class BatchFolder:
     """The output folder of `grade batch`: every student and class writer with a `path`,
-    each file written atomically (whole or not at all) as soon as its results are known."""
+    each file written atomically (whole or not at all) as soon as its results are known.
 
-    def __init__(self, root: Path):
+    One batch at a time: opening the folder takes its lock (`files.FolderLock`, the file
+    LOCK_NAME), held until `close` or the end of the process, and raises `files.FolderBusy`
+    naming the batch that holds it (`holder`, a line of the batch's own). A student's files
+    are named after `files.file_stem` of their name (`{student}` in a writer's path); their
+    JSON also records what they were graded from (GRADED_FROM: the batch's own record)."""
+
+    def __init__(self, root: Path, holder: str = ""):
         self.root = Path(root)
         self.feedback_dir = self.root / "feedback"
         # readable by the instructor only: without namespaces, student code runs as another
         # user of this machine, and must not read the class's grades or feedback
         self.feedback_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.feedback_dir, 0o700)
-        remove_partials(self.root)  # left by a batch killed mid-write
+        self.lock = FolderLock(self.root / LOCK_NAME, holder or f"process {os.getpid()}")
+        remove_partials(self.root)  # left by a batch killed mid-write (not one running now)
         remove_partials(self.feedback_dir)
 
-    def previous(self, names, seed: int, numbers: list[int]) -> dict[str, StudentResults]:
-        """The students among `names` already graded with the same exercises and seed, as
-        their feedback JSON holds them (for --resume); a damaged file is graded again."""
-        found = {}
-        for name in names:
-            try:
-                path = self.root / find("student", "json").path.format(student=name)
-                student = StudentResults.from_json(json.loads(path.read_text("utf-8")))
-            except (OSError, ValueError, KeyError, TypeError, AttributeError):
-                continue
-            if student.seed == seed and [r.exercise for r in student.results] == numbers:
-                found[name] = student
-        return found
+    def close(self) -> None:
+        self.lock.release()
 
-    def write_student(self, name: str, student: StudentResults) -> None:
-        """Its files, the JSON last: a student with feedback JSON is done (--resume)."""
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def student_path(self, name: str, writer: Writer | None = None) -> Path:
+        """Where `writer` (default: the student JSON) writes the files of student `name`."""
+        writer = writer or find("student", "json")
+        return self.root / writer.path.format(student=file_stem(name))
+
+    def graded(self, name: str) -> tuple[StudentResults, dict] | None:
+        """The results in student `name`'s feedback JSON and the record of what they were
+        graded from (GRADED_FROM; {} in feedback of an older gradewise); None when there is
+        no feedback, or it cannot be read (it is then graded again)."""
+        try:
+            data = json.loads(self.student_path(name).read_text("utf-8"))
+            return StudentResults.from_json(data), dict(data.get(GRADED_FROM) or {})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def others(self, names) -> list[str]:
+        """The file names (without .json) of the feedback in the folder of students not
+        among `names` (left by a batch of other students)."""
+        ours = {file_stem(name) for name in names}
+        return sorted(path.stem for path in self.feedback_dir.glob("*.json")
+                      if not path.name.startswith(".") and path.stem not in ours)
+
+    def write_student(self, name: str, student: StudentResults, graded_from=None) -> None:
+        """Its files, the JSON last: a student with feedback JSON is done (--resume).
+        `graded_from`: what the results were graded from, kept in the JSON (GRADED_FROM)."""
         done = find("student", "json")
-        for writer in [w for w in batch_writers("student") if w != done] + [done]:
-            atomic_write(self.root / writer.path.format(student=name), writer.render(student),
-                         PRIVATE)
+        for writer in [w for w in batch_writers("student") if w != done]:
+            atomic_write(self.student_path(name, writer), writer.render(student), PRIVATE)
+        data = student.to_json()
+        if graded_from is not None:
+            data[GRADED_FROM] = graded_from
+        atomic_write(self.student_path(name, done), dumps(data, indent=1), PRIVATE)
 
     def write_class(self, results: ClassResults) -> None:
         for writer in batch_writers("class"):

@@ -62,7 +62,7 @@ def test_the_zip_holds_setup_run_autograder_the_package_and_the_chosen_course(au
     assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
     assert not [n for n in names if "__pycache__" in n]
     assert not [n for n in names if n.startswith("gradewise/solutions/ex03")]
-    assert config == {"exercises": [1, 2], "seed": 0, "hidden_seed": 7, "call_timeout": 5.0}
+    assert config == {"exercises": [1, 2], "seed": 0, "hidden_seed": 7, "timeout": None}
     assert "pip install" in setup and "chmod -R go-rwx /autograder/source" in setup
     assert subprocess.run(["bash", "-n", "-c", setup]).returncode == 0
 

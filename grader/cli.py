@@ -169,7 +169,7 @@ def cmd_exercise(args) -> int:
     if args.json:
         print(find("exercise", "json").render(shown))
     else:
-        options = CommandOptions(args.file, args.workspace, args.seed)
+        options = CommandOptions(args.file, args.workspace, args.seed, args.timeout)
         _console(args).print(find("exercise", "terminal").render(shown, numbers=numbers,
                                                                 created=created,
                                                                 options=options))

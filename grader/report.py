@@ -71,14 +71,17 @@ def next_step(result: ExerciseResult, numbers: list[int], notebook: bool = False
 
 class CommandOptions:
     """The options of `grade exercise` that a pasted command must repeat: `--file` (this
-    exercise only), `--workspace` and `--seed` (every command)."""
+    exercise only), `--workspace` (every command), `--seed` and `--timeout` (seconds; every
+    grading command)."""
 
-    def __init__(self, file: str | None = None, workspace: str | None = None, seed: int = 0):
+    def __init__(self, file: str | None = None, workspace: str | None = None, seed: int = 0,
+                 timeout: float | None = None):
         import shlex
 
         self.workspace_only = f" --workspace {shlex.quote(str(workspace))}" if workspace else ""
         self.grading = (f" --file {shlex.quote(str(file))}" if file else "") + \
-            self.workspace_only + (f" --seed {seed}" if seed else "")
+            self.workspace_only + (f" --seed {seed}" if seed else "") + \
+            (f" --timeout {timeout:g}" if timeout is not None else "")
 
 
 def exercise_renderable(result: ExerciseResult, numbers: list[int], created: bool = False,

@@ -102,14 +102,15 @@ class Evidence:
                          format_value(self.expected, self.worst_index, "bold green", fmt))
             grid.add_row("got", format_value(self.got, self.worst_index, "bold red", fmt))
         worst = self._worst_pair()
-        if self.worst_index is not None and self.worst_index != () or worst:
-            text = Text(f"index {tuple(self.worst_index)}" if self.worst_index else "",
-                        style="yellow")
+        if self.worst_index:  # an entry of an array: which, and its two numbers in full
+            text = Text(f"index {tuple(self.worst_index)}", style="yellow")
             if worst:
                 shown = distinct(*worst)
-                text.append(("; " if text else "") + f"{shown[0]} vs {shown[1]}, "
-                            + difference_text(*worst), style="yellow")
+                text.append(f"; {shown[0]} vs {shown[1]}, {difference_text(*worst)}",
+                            style="yellow")
             grid.add_row("worst", text)
+        elif worst:  # two numbers, shown just above: how far apart they are
+            grid.add_row("", Text(difference_text(*worst), style="yellow"))
         if self.relative_error is not None:
             grid.add_row("rel. error", Text(f"{self.relative_error:.3g}", style="yellow"))
         for place, function, code in self.trace:

@@ -549,9 +549,10 @@ def test_next_steps_grade_the_same_file_in_the_same_workspace(ws, tmp_path, caps
     folder.mkdir()
     path = folder / "softmax attempt.py"
     path.write_text(mistake_source(EX[1], EX[1].mistakes[0]))
-    main(["exercise", "1", "--file", str(path), "--workspace", str(folder)])
+    main(["exercise", "1", "--file", str(path), "--workspace", str(folder), "--timeout", "2.5"])
     grade, hint = _next_commands(capsys.readouterr().out)
     assert shlex.split(grade)[:3] == ["grade", "exercise", "1"]
+    assert shlex.split(grade)[-2:] == ["--timeout", "2.5"]
     assert hint.startswith("grade hint 1 ") and f"--workspace {shlex.quote(str(folder))}" in hint
     main(shlex.split(grade)[1:] + ["--json"])  # pasted: the same file, the same workspace
     again = json.loads(capsys.readouterr().out)

@@ -116,7 +116,7 @@ class Context:
         self.charged_mutation: dict[str, str] = {}
         #: (function, reference) → its calls seen so far (by call key): a diagnosis must not
         #: be contradicted by what the student's function did on its other cases
-        self.calls_seen: dict[str, dict] = {}
+        self.calls_seen: dict[tuple, dict] = {}
         self._calls_memo: dict = {}
         #: some function of the submission returned float32 values (seen so far)
         self.float32_seen = False
@@ -187,8 +187,8 @@ class Context:
     def _other_calls(self, check: Check, call: CallRun) -> list:
         key = ("others", check.name, call.key)
         if key not in self._calls_memo:
-            keep = []
-            for other in self.calls_seen.get((check.function, _reference_name(check)), {}).values():
+            keep, seen = [], self.calls_seen.get((check.function, _reference_name(check)), {})
+            for other in seen.values():
                 if other.key == call.key or other.outcome is None or \
                         other.outcome.status != "ok" or not select(other.outcome.value,
                                                                    check.select)[0]:

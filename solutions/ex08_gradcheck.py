@@ -80,6 +80,21 @@ def mistake_loops_over_rows(f, x, eps=1e-5):
     return grad
 
 
+def mistake_loops_over_rows__view(f, x, eps=1e-5):
+    """the row saved as `old = x[i]` is a view of x, not a copy: it moves with x[i], so the
+    minus side is evaluated at x itself, a one-sided difference halved"""
+    grad = np.zeros(x.shape)
+    for i in range(len(x)):
+        old = x[i]  # a view of the row when x has more than one axis
+        x[i] = old + eps
+        plus = f(x)
+        x[i] = old - eps
+        minus = f(x)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
 def mistake_divided_by_b_only(a, b):
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(b))))

@@ -61,6 +61,29 @@ def test_a_catalogued_mistake_divided_by_n_once_is_named_with_what_differs(grade
     assert "divided by N" in mean.message
 
 
+ROWS_SAVED_AS_A_VIEW = """
+def numerical_gradient(f, x, eps=1e-5):
+    grad = np.zeros(x.shape)
+    for i in range(len(x)):
+        saved = x[i]                        # a view of the row: it moves with x
+        x[i] = saved + eps
+        up = f(x)
+        x[i] = saved - eps
+        down = f(x)
+        x[i] = saved
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+"""
+
+
+def test_a_loop_over_rows_whose_saved_row_is_a_view_is_named_with_how_it_differs(grader):
+    result = grade_text(grader, EX[8], solution_source(EX[8]) + ROWS_SAVED_AS_A_VIEW)
+    assert failing(result, "numerical_gradient") == {
+        "numerical_gradient of a matrix and a 3-D array": "loops-over-rows"}
+    check = next(c for c in result.checks if c.diagnosis == "loops-over-rows")
+    assert "range(len(x))" in check.message and "is a view of x, not a copy" in check.message
+
+
 def test_the_plain_catalogued_form_is_named_without_a_transform(grader):
     wrong = "\ndef softmax_cross_entropy(F, y):\n    return float(-np.mean(_log_softmax(F)[:, y]))\n"
     result = grade_text(grader, EX[2], solution_source(EX[2]) + wrong)
@@ -359,7 +382,8 @@ def test_property_predicates_say_what_an_unsendable_value_was(grader):
 # -- the same diagnoses in a student release ----------------------------------------------------
 
 @pytest.mark.parametrize("number,source", [
-    (2, ALL_PAIRS_SUM_OVER_N),                 # another form of a mistake, scaled
+    (2, ALL_PAIRS_LSE_PER_ROW),                # another form of a mistake, scaled
+    (8, ROWS_SAVED_AS_A_VIEW),                 # another form, as it is
     (8, FIXED_STEP),                           # a mistake's knob (the step it hard-codes)
     (4, DELTA_WITHOUT_U),                      # a mistake of a function of the same quantity
     (5, NO_BIAS_EX5),
@@ -367,7 +391,7 @@ def test_property_predicates_say_what_an_unsendable_value_was(grader):
     (7, ADD_IGNORES_UP),
     (10, UNSTABLE_WINDOW_LOSS),                # held against the other cases
     (10, STABLE_WINDOW_LOSS_LOG_OF_ZERO),
-], ids=["form-scaled", "knob", "borrowed", "bias-ex5", "left-out-0", "left-out-1",
+], ids=["form-scaled", "form", "knob", "borrowed", "bias-ex5", "left-out-0", "left-out-1",
         "non-finite", "others"])
 def test_a_release_diagnoses_from_its_key_as_the_full_course_does(grader, number, source):
     from grader.keys import released

@@ -872,7 +872,7 @@ def _grade_plan(plan, folder, class_results, course, specs, options, hide, on_re
     if todo:
         _grade_all(todo, folder, class_results, course, specs, options, hide, records,
                    status, on_result, on_status)
-    folder.write_class(class_results)
+    folder.write_class(class_results, at_end=True)  # report.html too, once
     return class_results
 
 

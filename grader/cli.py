@@ -650,5 +650,51 @@ def _numbers(text: str, option: str) -> list[int]:
 
 COMMANDS += [_register_batch, _register_gradescope, _register_release]
 
+
+# -- grade report (instructors) ------------------------------------------------------------------
+
+def _register_report(sub, common):
+    p = sub.add_parser("report", parents=[common],
+                       help="instructor: make DIR/report.html again from a batch's output folder")
+    p.add_argument("dir", type=Path, metavar="DIR", help="the --out folder of `grade batch`")
+    p.set_defaults(handler=cmd_report)
+
+
+def cmd_report(args) -> int:
+    from .files import FolderBusy, FolderLock, atomic_write
+    from .results import ClassResults
+    from .writers import LOCK_NAME, PRIVATE, find
+
+    folder, writer = args.dir, find("class", "html")
+    if not (folder / "summary.json").is_file():
+        raise GradewiseError(f"{folder}: no summary.json in it, so it is not the output folder "
+                             f"of a batch: grade the class first (`grade batch SUBS/ --out "
+                             f"{folder}`), which writes {writer.path} too")
+    try:
+        lock = FolderLock(folder / LOCK_NAME, f"grade report, process {os.getpid()}")
+    except FolderBusy as exc:
+        raise GradewiseError(f"{folder}: a batch is writing it ({exc}); it writes "
+                             f"{writer.path} when it ends") from None
+    try:
+        results = ClassResults.read(folder)
+        path = folder / writer.path
+        atomic_write(path, writer.render(results), PRIVATE)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise GradewiseError(f"{folder}: its results cannot be read ({type(exc).__name__}: "
+                             f"{exc}); grade the class again with `grade batch SUBS/ --out "
+                             f"{folder}`") from None
+    finally:
+        lock.release()
+    if args.json:
+        _print_json({"report": str(path), "students": len(results.students)})
+    else:
+        _console(args).print(f"Wrote {path}: {len(results.students)} students, "
+                             f"{len(results.exercises)} exercise(s). Open it in a browser.",
+                             markup=False, highlight=False)
+    return EXIT_OK
+
+
+COMMANDS.append(_register_report)
+
 if __name__ == "__main__":  # pragma: no cover
     run()

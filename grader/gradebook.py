@@ -3,7 +3,8 @@
 
     gradebook.csv   student, one column per exercise (exNN_slug), total; one row per student
     summary.json    per exercise: submissions, mean, full marks, histogram; per check: pass
-                    rate, most common diagnosis; the files that matched nothing; the sandbox
+                    rate, most common diagnosis, tolerance; the misconception clusters
+                    (`grader.clusters`); the files that matched nothing; the sandbox
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from .safetext import csv_cell, visible
 from .values import dumps
 
 HISTOGRAM_BINS = 5
+SHOWN_CLUSTERS = 3  #: in the terminal; summary.json and report.html hold them all
+SHOWN_CLUSTER_NAMES = 6  #: students named per cluster in the terminal
 
 
 def gradebook_csv(results: ClassResults) -> str:
@@ -39,6 +42,8 @@ def summary_json(results: ClassResults) -> str:
 
 def class_summary(results: ClassResults) -> dict:
     """What summary.json holds (see the module's docstring)."""
+    from .clusters import find_clusters
+
     students = results.students.values()
     exercises = []
     for info in results.exercises:
@@ -57,7 +62,9 @@ def class_summary(results: ClassResults) -> dict:
     return {"students": results.submissions, "graded": len(results.students),
             "seed": results.seed, "max_score": sum(e.points for e in results.exercises),
             "mean": _mean([s.score for s in students]),
-            "exercises": exercises, "unmatched": results.unmatched,
+            "exercises": exercises,
+            "clusters": [cluster.to_json() for cluster in find_clusters(results)],
+            "unmatched": results.unmatched,
             "isolation": isolation.most_common(1)[0][0] if isolation else "",
             "exposed": exposed}
 
@@ -69,7 +76,7 @@ def _check_summary(check, submitted) -> dict:
     diagnoses = Counter(c.diagnosis for c in outcomes if not c.passed and c.diagnosis)
     common, count = diagnoses.most_common(1)[0] if diagnoses else (None, 0)
     return {"name": check.name, "function": check.function, "max_score": check.points,
-            "attempted": len(outcomes), "passed": passed,
+            "rtol": check.rtol, "atol": check.atol, "attempted": len(outcomes), "passed": passed,
             "pass_rate": passed / len(outcomes) if outcomes else None,
             "most_common_diagnosis": common, "diagnosis_count": count,
             "failed_without_diagnosis": len(outcomes) - passed - sum(diagnoses.values())}
@@ -143,6 +150,8 @@ def summary_renderable(summary: dict, out: Path | None = None):
     if nobody and submitted:
         parts.append(Text("Submitted by nobody (not shown): " + ", ".join(
             f"{ex['exercise']} {ex['slug']}" for ex in nobody) + ".", style="dim"))
+    if summary.get("clusters"):
+        parts.append(_clusters_table(summary["clusters"]))
     if summary["unmatched"]:
         text = Text(f"{len(summary['unmatched'])} file(s) matched no exercise and were not "
                     "graded:", style="yellow")
@@ -159,9 +168,32 @@ def summary_renderable(summary: dict, out: Path | None = None):
                           + ". Run as root, or make them unreadable to other users "
                           "(chmod -R go-rwx); see SECURITY.md.", style="bold red"))
     if out is not None:
-        parts.append(Text.assemble(("Written: ", "bold"), f"{out}/gradebook.csv, {out}/summary.json,"
+        parts.append(Text.assemble(("Written: ", "bold"), f"{out}/report.html (open it in a "
+                                   f"browser), {out}/gradebook.csv, {out}/summary.json,"
                                    f" {out}/feedback/<student>.json and .md"))
     return Group(*parts)
+
+
+def _clusters_table(clusters: list[dict]):
+    """The largest clusters (SHOWN_CLUSTERS): size, where, how the answer differs, who."""
+    from rich.text import Text
+
+    title = "Same wrong answer, no diagnosis: mistakes not catalogued yet" + (
+        f" (top {SHOWN_CLUSTERS} of {len(clusters)}; all in report.html)"
+        if len(clusters) > SHOWN_CLUSTERS else "")
+    table = _table(title, [("students", "right", 0), ("check, case", "left", 2),
+                           ("how it differs from the reference", "left", 3),
+                           ("who", "left", 2)])
+    for cluster in clusters[:SHOWN_CLUSTERS]:
+        names = [visible(s["name"], False) for s in cluster["students"]]
+        more = len(names) - SHOWN_CLUSTER_NAMES
+        who = ", ".join(names[:SHOWN_CLUSTER_NAMES]) + (f", … {more} more" if more > 0 else "")
+        table.add_row(str(cluster["size"]),
+                      Text(f"{cluster['exercise']} {cluster['slug']} · {cluster['check']} · "
+                           f"case '{cluster['case']}'"),
+                      Text(cluster["difference"]), Text(who))
+    _fit_numbers(table)
+    return table
 
 
 def _table(title: str, columns):

@@ -74,7 +74,9 @@ def _check_summary(check, submitted) -> dict:
     outcomes = [c for c in outcomes if c is not None]
     passed = sum(c.passed for c in outcomes)
     diagnoses = Counter(c.diagnosis for c in outcomes if not c.passed and c.diagnosis)
-    common, count = diagnoses.most_common(1)[0] if diagnoses else (None, 0)
+    # most common, then first by name: the same in whatever order the students came
+    common, count = min(diagnoses.items(), key=lambda p: (-p[1], p[0])) if diagnoses \
+        else (None, 0)
     return {"name": check.name, "function": check.function, "max_score": check.points,
             "rtol": check.rtol, "atol": check.atol, "attempted": len(outcomes), "passed": passed,
             "pass_rate": passed / len(outcomes) if outcomes else None,

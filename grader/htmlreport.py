@@ -76,37 +76,46 @@ def _exercise(results: ClassResults, summary: dict) -> dict:
                f"({summary['submitted']} submitted): {'; '.join(ranges)}. Mean {mean} of "
                f"{summary['max_score']:g}; full marks: {summary['full_marks']}.")
     rows = _diagnoses(results, number, summary["checks"])
-    columns = sorted({d for row in rows for d in row["diagnoses"]},
-                     key=lambda d: (d == NO_DIAGNOSIS, -sum(r["diagnoses"].get(d, 0)
-                                                             for r in rows), d))
     failures = [r for r in rows if r["diagnoses"]]
-    heat = heat_caption = None
+    heat = None
     if failures:
-        heat_caption = (f"Why checks of exercise {number} failed: students per check and "
-                        "diagnosis. " + " ".join(
-                            f"{r['name']}: " + ", ".join(f"{d} {n}" for d, n in
-                                                          r["diagnoses"].most_common()) + "."
-                            for r in failures))
-        heat = plots.heat_map(f"heat-{number}", [r["name"] for r in failures], columns,
-                              [[r["diagnoses"].get(d, 0) for d in columns] for r in failures],
-                              f"Diagnoses of exercise {number}", heat_caption)
+        totals = Counter()
+        for row in failures:
+            totals.update(dict(row["diagnoses"]))
+        columns = [d for d, _ in _most_common(totals) if d != NO_DIAGNOSIS]
+        columns += [NO_DIAGNOSIS] if NO_DIAGNOSIS in totals else []
+        heat = plots.heat_map(
+            f"heat-{number}", [r["name"] for r in failures], columns,
+            [[dict(r["diagnoses"]).get(d, 0) for d in columns] for r in failures],
+            f"Diagnoses of exercise {number}",
+            f"Why checks of exercise {number} failed: students per check and diagnosis. " +
+            " ".join(f"{r['name']}: " + ", ".join(f"{d} {n}" for d, n in r["diagnoses"]) + "."
+                     for r in failures))
     return {**summary, "mean_text": mean, "histogram_caption": caption,
             "histogram_svg": plots.score_histogram(
                 f"scores-{number}", histogram["edges"], histogram["counts"],
                 f"Scores of exercise {number}", caption) if summary["submitted"] else None,
-            "rows": rows, "columns": columns, "heat_svg": heat, "heat_caption": heat_caption}
+            "rows": rows, "heat_svg": heat}
 
 
 def _diagnoses(results: ClassResults, number: int, checks: list[dict]) -> list[dict]:
-    """Each check of `checks` (as in `class_summary`) with a Counter of the diagnoses of
-    its failures among the submitted results (NO_DIAGNOSIS for those without one)."""
+    """Each check of `checks` (as in `class_summary`) with the diagnoses of its failures
+    among the submitted results (NO_DIAGNOSIS for those without one) and their counts,
+    most common first."""
     outcomes = [r for s in results.students.values() for r in s.results
                 if r.exercise == number and r.submitted]
     rows = []
     for check in checks:
         failed = [c for r in outcomes for c in r.checks if c.name == check["name"] and not c.passed]
-        rows.append({**check, "diagnoses": Counter(c.diagnosis or NO_DIAGNOSIS for c in failed)})
+        rows.append({**check, "diagnoses": _most_common(
+            Counter(c.diagnosis or NO_DIAGNOSIS for c in failed))})
     return rows
+
+
+def _most_common(counts: Counter) -> list[tuple[str, int]]:
+    """(item, count), most common first, then by name: the same whatever order the
+    students came in (a batch's or its folder's)."""
+    return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
 # -- per student ----------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ def _svg(figure, ident: str, title: str, description: str) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"\n\s+", "\n", svg[svg.index("<svg"):])  # indentation
     for pattern in _XML_ONLY:
         svg = pattern.sub("", svg)
     svg = re.sub(r'\bid="', f'id="{ident}-', svg)

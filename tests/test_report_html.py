@@ -273,3 +273,30 @@ def test_a_blank_page_fails_the_browser_check(tmp_path):
                    capture_output=True, timeout=180)
     pixels = (image.imread(shot)[..., :3] * 255).round().astype(np.uint8).reshape(-1, 3)
     assert len(np.unique(pixels, axis=0)) <= 2
+
+
+# -- what the report costs everyone else --------------------------------------------------------
+
+def test_grading_an_exercise_imports_neither_jinja2_nor_matplotlib(tmp_path):
+    probe = ("import sys\nfrom grader.cli import main\n"
+             f"main(['exercise', '1', '--file', {str(REPO / 'solutions' / 'ex01_softmax.py')!r}])\n"
+             "print([m for m in ('jinja2', 'matplotlib') if m in sys.modules])\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env={"GRADEWISE_COURSE": str(REPO),
+                                                      "PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_gradescope_autograder_does_not_install_what_only_the_report_needs(tmp_path):
+    import zipfile
+
+    from grader.gradescope import build_autograder
+
+    build_autograder(tmp_path / "ag.zip", COURSE, [EX1])
+    with zipfile.ZipFile(tmp_path / "ag.zip") as zf:
+        pyproject = zf.read("gradewise/pyproject.toml").decode()
+    dependencies = next(line for line in pyproject.splitlines()
+                        if line.startswith("dependencies"))
+    assert "numpy" in dependencies
+    assert "jinja2" not in dependencies.lower() and "matplotlib" not in dependencies

@@ -676,13 +676,17 @@ def cmd_report(args) -> int:
         raise GradewiseError(f"{folder}: a batch is writing it ({exc}); it writes "
                              f"{writer.path} when it ends") from None
     try:
-        results = ClassResults.read(folder)
+        try:
+            results = ClassResults.read(folder)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            raise GradewiseError(f"{folder}: its results cannot be read ({type(exc).__name__}: "
+                                 f"{exc}); grade the class again with `grade batch SUBS/ --out "
+                                 f"{folder}`") from None
         path = folder / writer.path
-        atomic_write(path, writer.render(results), PRIVATE)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise GradewiseError(f"{folder}: its results cannot be read ({type(exc).__name__}: "
-                             f"{exc}); grade the class again with `grade batch SUBS/ --out "
-                             f"{folder}`") from None
+        try:
+            atomic_write(path, writer.render(results), PRIVATE)
+        except OSError as exc:
+            raise GradewiseError(f"{path}: cannot be written ({exc.strerror})") from None
     finally:
         lock.release()
     if args.json:

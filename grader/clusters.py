@@ -117,8 +117,9 @@ def _close(a, b, rtol: float, atol: float) -> bool:
 
 def difference(evidence: Evidence) -> str:
     """How `evidence.got` differs from `evidence.expected`, in one sentence: a constant
-    factor ("every entry is 0.5 × the reference's"), a constant offset, else the entry that
-    differs most; for values kept in part (`ArrayExcerpt`), on the entries kept."""
+    factor ("every entry is 0.5 × the reference's"), a constant offset, else the worst entry
+    (the check's own, or the one that differs most); for values kept in part
+    (`ArrayExcerpt`), on the entries kept."""
     got = kept(evidence.got, evidence.worst_index)
     expected = kept(evidence.expected, evidence.worst_index)
     g, e = _numbers(got), _numbers(expected)
@@ -138,10 +139,13 @@ def difference(evidence: Evidence) -> str:
     if np.allclose(offsets, offsets[0], rtol=SCALING_RTOL, atol=1e-12):
         return f"every entry is the reference's {'+' if offsets[0] >= 0 else '−'} " \
                f"{_n(abs(offsets[0]))}{of_kept}"
-    worst = _worst(g, e, got if of_kept else None, evidence.worst_index)
-    shown = np.unravel_index(int(np.argmax(np.abs(g - e))), g.shape) if of_kept else worst
-    return f"largest difference at index {worst}: {_n(g[shown])} where the reference has " \
-           f"{_n(e[shown])}"
+    at = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.abs(g - e))), g.shape))
+    index = _in_whole(got, at) if of_kept else at
+    worst = evidence.worst_index
+    if not of_kept and worst is not None and len(worst) == g.ndim and \
+            all(0 <= i < n for i, n in zip(worst, g.shape)):
+        at = index = tuple(int(i) for i in worst)  # the check's own worst entry
+    return f"worst entry at index {index}: {_n(g[at])} where the reference has {_n(e[at])}"
 
 
 def _numbers(value) -> np.ndarray | None:
@@ -157,16 +161,8 @@ def _numbers(value) -> np.ndarray | None:
     return None
 
 
-def _worst(g: np.ndarray, e: np.ndarray, excerpt: ArrayExcerpt | None, worst_index) -> tuple:
-    """The index (in the whole value) of the entry that differs most: the check's own when
-    it is one of `g`'s, else the largest difference among the entries of `g` (of
-    `excerpt`, when `g` holds the entries it kept)."""
-    if excerpt is None and worst_index is not None and len(worst_index) == g.ndim \
-            and all(0 <= i < n for i, n in zip(worst_index, g.shape)):
-        return tuple(int(i) for i in worst_index)
-    at = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.abs(g - e))), g.shape))
-    if excerpt is None:
-        return at
+def _in_whole(excerpt: ArrayExcerpt, at: tuple) -> tuple:
+    """The index in the whole array of the entry at `at` of `excerpt.values`."""
     rows = [r for r in excerpt.rows if r is not None]
     cols = [c for c in excerpt.cols if c is not None]
     return (cols[at[1]],) if excerpt.ndim == 1 else (rows[at[0]], cols[at[1]])

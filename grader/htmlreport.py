@@ -125,8 +125,8 @@ def _student(results: ClassResults, key: str) -> dict:
     scores = {r.exercise: r for r in student.results}
     return {"name": visible(student.student, False), "file": results.file_name(key),
             "score": student.score, "max_score": student.max_score,
-            "scores": [scores.get(n) and scores[n].score for n in
-                       [ex.number for ex in results.exercises]],
+            "scores": [scores[ex.number].score if ex.number in scores else None
+                       for ex in results.exercises],
             "exercises": [_feedback(r) for r in student.results],
             "unmatched": [{"path": visible(u.get("path", ""), False),
                            "reason": visible(u.get("reason", ""), False)}
@@ -136,8 +136,7 @@ def _student(results: ClassResults, key: str) -> dict:
 def _feedback(r: ExerciseResult) -> dict:
     """One exercise of a student's feedback, every text from the student made visible."""
     output = r.output.rstrip("\n")
-    lines = output.splitlines()[-SHOWN_OUTPUT_LINES:]
-    shown = "\n".join(lines)[-SHOWN_OUTPUT_CHARACTERS:]
+    shown = "\n".join(output.splitlines()[-SHOWN_OUTPUT_LINES:])[-SHOWN_OUTPUT_CHARACTERS:]
     return {"number": r.exercise, "slug": r.slug, "title": r.title, "score": r.score,
             "max_score": r.max_score, "submitted": r.submitted,
             "file": visible(r.file, False), "error": r.error and visible(r.error, False),
@@ -145,7 +144,7 @@ def _feedback(r: ExerciseResult) -> dict:
                             for place, code in r.error_lines],
             "notes": [visible(note, False) for note in r.notes],
             "output": visible(shown) if output else "",
-            "output_cut": len(output.splitlines()) > len(lines) or len(shown) < len("\n".join(lines)),
+            "output_cut": shown != output,
             "checks": [{"name": c.name, "passed": c.passed, "score": c.score,
                         "max_score": c.max_score, "diagnosis": c.diagnosis,
                         "message": visible(c.message, False), "hint": c.hint,

@@ -12,9 +12,10 @@ graded, so any output can be made again from a batch's folder.
 
 `grade batch` writes, into its output folder, every student and class writer that has a
 `path` (`BatchFolder`): as soon as its results are known, or, for a writer `at_end` (the
-HTML report: plots take a second), once every student is graded; a command that remakes an output from that folder reads it with
-`ClassResults.read` and calls one writer (`find`). A new format is a function of the
-results and one line in WRITERS (with a `path` if `grade batch` should write it too).
+HTML report: its plots take a second), once every student is graded. A command that
+remakes an output from that folder reads it with `ClassResults.read` and calls one writer
+(`find`). A new format is a function of the results and one line in WRITERS (with a `path`
+if `grade batch` should write it too).
 
 Writers import their module when first called: `grade exercise --json` never pays for rich.
 """

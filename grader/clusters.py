@@ -58,36 +58,37 @@ class Cluster:
 def find_clusters(results: ClassResults) -> list[Cluster]:
     """Every cluster of the class (see the module's docstring), largest first, then in the
     order of the exercises and their checks."""
-    order = sorted(results.students, key=results.file_name)
+    failures = _unexplained(results)
     clusters = []
     for info in results.exercises:
         for check in info.checks:
             groups: list[Cluster] = []
-            for key in order:
-                student = results.students[key]
-                evidence = _unexplained(student, info, check)
-                if evidence is None:
-                    continue
+            for key, evidence in failures.get((info.number, check.name), []):
                 group = next((g for g in groups if _same(g.evidence, evidence, check)), None)
                 if group is None:
                     group = Cluster(info, check, evidence)
                     groups.append(group)
-                group.students.append((student.student, results.file_name(key)))
+                group.students.append((results.students[key].student, results.file_name(key)))
             clusters += [g for g in groups if len(g.students) >= MIN_STUDENTS]
     # sorted() keeps the order of exercises and checks among clusters of one size
     return sorted(clusters, key=lambda c: -len(c.students))
 
 
-def _unexplained(student, info: ExerciseInfo, check: CheckInfo) -> Evidence | None:
-    """The evidence of `student`'s failure of `check` when no diagnosis explains it and it
-    holds the student's value; else None."""
-    result = next((r for r in student.results if r.exercise == info.number), None)
-    if result is None or not result.submitted or result.error:
-        return None
-    outcome = next((c for c in result.checks if c.name == check.name), None)
-    if outcome is None or outcome.passed or outcome.diagnosis or outcome.evidence is None:
-        return None
-    return outcome.evidence if outcome.evidence.got is not None else None
+def _unexplained(results: ClassResults) -> dict[tuple[int, str], list[tuple[str, Evidence]]]:
+    """Per (exercise, check name), the students (their key in `results.students`, in the
+    order of their feedback files' names) who failed it with no diagnosis, and the evidence
+    holding their value."""
+    failures: dict = {}
+    for key in sorted(results.students, key=results.file_name):
+        for result in results.students[key].results:
+            if not result.submitted or result.error:
+                continue
+            for check in result.checks:
+                if not check.passed and not check.diagnosis and check.evidence is not None \
+                        and check.evidence.got is not None:
+                    failures.setdefault((result.exercise, check.name), []).append(
+                        (key, check.evidence))
+    return failures
 
 
 def _same(first: Evidence, other: Evidence, check: CheckInfo) -> bool:

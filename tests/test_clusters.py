@@ -151,7 +151,7 @@ def test_the_difference_from_the_reference_in_words():
     assert said([2.0, 0.0, -4.0], [1.0, 0.0, -2.0]) == "every entry is 2 × the reference's"
     assert said([1.5, 2.5], [1.0, 2.0]) == "every entry is the reference's + 0.5"
     assert said([1.0, 9.0, 3.0], [1.0, 2.0, 4.0], (1,)) == \
-        "largest difference at index (1,): 9 where the reference has 2"
+        "worst entry at index (1,): 9 where the reference has 2"
     assert said(3.0, 2.0) == "returned 3 where the reference returns 2 (1.5 × it)"
     assert difference(Evidence("c", expected=np.zeros(3), got=(1, 2))) == \
         "returned [1, 2] (2 items) where the reference returns [0., 0., 0.]"

@@ -91,7 +91,9 @@ def _svg(figure, ident: str, title: str, description: str) -> str:
     """`figure` as an `<svg>` element for an HTML page (see the module's docstring), with
     `role="img"`, a `<title>` and a `<desc>`."""
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    # "tight": the figure grows to hold every label (a heat map's slanted column names)
+    figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight",
+                   pad_inches=0.05)
     svg = buffer.getvalue()
     svg = re.sub(r"\n\s+", "\n", svg[svg.index("<svg"):])  # indentation
     for pattern in _XML_ONLY:

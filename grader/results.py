@@ -284,18 +284,24 @@ class ClassResults:
     `exercises`: those graded, in order; `students`: their results by the name of their
     submission (a folder or file of SUBS: the name of their files in `feedback/`);
     `submissions`: how many students were found, graded or not (yet); `unmatched`: the files
-    that matched no exercise, {"path", "reason"} relative to SUBS."""
+    that matched no exercise, {"path", "reason"} relative to SUBS; `roster`: who the students
+    are (`grader.roster.Roster`, kept in the folder as `roster.ROSTER_FILE`), None without
+    one."""
 
     exercises: list[ExerciseInfo]
     seed: int
     students: dict[str, StudentResults] = field(default_factory=dict)
     submissions: int = 0
     unmatched: list[dict] = field(default_factory=list)
+    roster: object = None
 
     @classmethod
     def read(cls, folder: Path) -> "ClassResults":
-        """The class in a batch's output folder: `summary.json` and `feedback/*.json`.
-        Raises OSError or ValueError when they cannot be read."""
+        """The class in a batch's output folder: `summary.json`, `feedback/*.json` and the
+        roster, if the batch had one. Raises OSError or ValueError when they cannot be read,
+        GradewiseError for a damaged roster."""
+        from .roster import ROSTER_FILE, read_roster
+
         folder = Path(folder)
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         exercises = [ExerciseInfo(e["exercise"], e["slug"], e["title"], e["max_score"],
@@ -305,8 +311,9 @@ class ClassResults:
         students = {path.stem: StudentResults.from_json(json.loads(path.read_text("utf-8")))
                     for path in sorted((folder / "feedback").glob("*.json"))
                     if not path.name.startswith(".")}
+        roster = read_roster(folder / ROSTER_FILE) if (folder / ROSTER_FILE).exists() else None
         return cls(exercises, summary["seed"], students, summary["students"],
-                   summary["unmatched"])
+                   summary["unmatched"], roster)
 
 
 def kept(value, worst_index=None):

@@ -8,7 +8,7 @@ graded, so any output can be made again from a batch's folder.
     scope     takes                                       writers
     exercise  an ExerciseResult or a list of them         terminal, json
     student   StudentResults                              json, markdown, gradescope
-    class     ClassResults                                terminal, json, csv
+    class     ClassResults                                terminal, json, csv, canvas, moodle
 
 `grade batch` writes, into its output folder, every student and class writer that has a
 `path` (`BatchFolder`); a command that remakes an output from that folder reads it with
@@ -83,6 +83,10 @@ WRITERS = [
            "per exercise and per check: the class at a glance"),
     Writer("csv", "class", _lazy(".gradebook", "gradebook_csv"), "gradebook.csv",
            "one row per student, one column per exercise, the total"),
+    Writer("canvas", "class", _lazy(".lms", "canvas_csv"),
+           about="Canvas's gradebook import: one row per roster student (`grade export`)"),
+    Writer("moodle", "class", _lazy(".lms", "moodle_csv"),
+           about="Moodle's CSV grade import: one row per roster student (`grade export`)"),
 ]
 
 
@@ -166,3 +170,10 @@ class BatchFolder:
     def write_class(self, results: ClassResults) -> None:
         for writer in batch_writers("class"):
             atomic_write(self.root / writer.path, writer.render(results), PRIVATE)
+
+    def write_roster(self, roster) -> None:
+        """Keep a copy of the class's roster (`grader.roster.Roster`), which `ClassResults.read`
+        reads back: `grade export` then needs no roster."""
+        from .roster import ROSTER_FILE
+
+        atomic_write(self.root / ROSTER_FILE, roster.to_csv(), PRIVATE)

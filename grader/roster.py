@@ -148,11 +148,14 @@ def read_roster(path: Path) -> Roster:
         for column in UNIQUE:
             value = getattr(student, column)
             same = _key(value).casefold() if column == "email" else _key(value)
-            if value and (column, same) in seen:
-                other = seen[(column, same)]
+            other = seen.get((column, same)) if value else None
+            if other is not None and column == "student":
+                raise GradewiseError(f"{path}:{line}: student {value!r} is on line "
+                                     f"{other.line} too: keep one line per student")
+            if other is not None:
                 raise GradewiseError(
-                    f"{path}:{line}: {column} {value!r} is {other.student!r}'s too (line "
-                    f"{other.line}): two students cannot share it; correct one of the lines")
+                    f"{path}:{line}: {column} {value!r} is {other.student}'s too (line "
+                    f"{other.line}): two students cannot share one; correct one of the lines")
             seen[(column, same)] = student
         students.append(student)
     return Roster(tuple(students), str(path))

@@ -103,7 +103,8 @@ def workflow(specs, timeout: float | None = None) -> Workflow:
     header = HEADER.format(version=_version(), steps=len(steps), points=total,
                            scaled=f" (every check's points ×{scale}: Classroom counts whole "
                                   "points)" if scale != 1 else "")
-    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    # no line folded: every value on one line, as GitHub shows it
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1 << 16)
     return Workflow(header + text, len(steps), total, scale)
 
 

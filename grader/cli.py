@@ -704,13 +704,14 @@ def _roster(args):
     return read_roster(args.roster) if args.roster is not None else None
 
 
-def _register_export(sub, common):
-    from .lms import FORMATS
+EXPORT_FORMATS = ("canvas", "moodle", "csv")  #: class writers of an LMS gradebook (`grader.lms`)
 
+
+def _register_export(sub, common):
     p = sub.add_parser("export", parents=[common],
                        help="instructor: a batch's gradebook for Canvas, Moodle, or as CSV")
     p.add_argument("dir", type=Path, metavar="DIR", help="the --out folder of `grade batch`")
-    p.add_argument("--format", required=True, choices=FORMATS,
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS,
                    help="canvas: Canvas's gradebook import; moodle: Moodle's CSV grade import; "
                         "csv: gradebook.csv (with the roster's columns)")
     _add_roster(p)

@@ -38,7 +38,6 @@ from pathlib import Path
 from .errors import GradewiseError
 from .safetext import csv_cell
 
-FORMATS = ("canvas", "moodle", "csv")
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MOODLE_COLUMNS = ("Name", "ID number", "Email address", "Username")
 #: the roster's column for each of Moodle's identifying columns
@@ -107,8 +106,8 @@ class Export:
 
 
 def export(folder: Path, fmt: str, roster: Path | None = None) -> Export:
-    """The gradebook of the batch folder `folder` in format `fmt` (FORMATS: `csv` is
-    gradebook.csv's), with the roster `roster` instead of the folder's own when given.
+    """The gradebook of the batch folder `folder` in format `fmt` (`canvas`, `moodle`, or
+    `csv`: gradebook.csv's), with the roster `roster` instead of the folder's own when given.
     Raises GradewiseError when `folder` is not a batch's output, a roster cannot be read,
     or the LMS could not match every roster student (`check`)."""
     from .results import ClassResults

@@ -175,7 +175,7 @@ def _text(path: Path, data: bytes) -> str:
 
 def _rows(path: Path, text: str):
     """(line number, stripped cells) of each line that is not empty or only empty cells."""
-    first = text.split("\n", 1)[0]
+    first = next((line for line in text.splitlines() if line.strip()), "")  # the header
     delimiter = "," if "," in first else ";" if ";" in first else "\t" if "\t" in first else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     line = 1

@@ -49,7 +49,7 @@ def test_a_spreadsheets_roster_is_read_as_it_is_meant(tmp_path):
     assert ben.name == 'Ben "the" Bit' and ben.line == 5 and cy.line == 6 and cy.id == ""
     assert read_roster(roster_file(tmp_path, roster.to_csv(), "copy.csv")).students == \
         tuple(type(s)(**{**s.__dict__, "line": i}) for i, s in enumerate(roster.students, 2))
-    semicolons = read_roster(roster_file(tmp_path, "student;name\nada;Lovelace, Ada\n", "s.csv"))
+    semicolons = read_roster(roster_file(tmp_path, "\nstudent;name\nada;Lovelace, Ada\n", "s.csv"))
     assert semicolons.students[0].name == "Lovelace, Ada"
 
 

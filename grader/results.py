@@ -319,13 +319,15 @@ class ClassResults:
     submission (a folder or file of SUBS), or, read back (`named_by_file`), by the name of
     their files in `feedback/` (`file_name` gives the latter in both cases); `submissions`:
     how many students were found, graded or not (yet); `unmatched`: the files that matched
-    no exercise, {"path", "reason"} relative to SUBS."""
+    no exercise, {"path", "reason"} relative to SUBS; `roster`: who the students are
+    (`grader.roster.Roster`, kept in the folder as `roster.ROSTER_FILE`), None without one."""
 
     exercises: list[ExerciseInfo]
     seed: int
     students: dict[str, StudentResults] = field(default_factory=dict)
     submissions: int = 0
     unmatched: list[dict] = field(default_factory=list)
+    roster: object = None
     named_by_file: bool = False  #: `students` is keyed by their feedback files' names
 
     def file_name(self, key: str) -> str:
@@ -338,8 +340,11 @@ class ClassResults:
 
     @classmethod
     def read(cls, folder: Path) -> "ClassResults":
-        """The class in a batch's output folder: `summary.json` and `feedback/*.json`.
-        Raises OSError or ValueError when they cannot be read."""
+        """The class in a batch's output folder: `summary.json`, `feedback/*.json` and the
+        roster, if the batch had one. Raises OSError or ValueError when they cannot be read,
+        GradewiseError for a damaged roster."""
+        from .roster import ROSTER_FILE, read_roster
+
         folder = Path(folder)
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         exercises = [ExerciseInfo(e["exercise"], e["slug"], e["title"], e["max_score"],
@@ -351,8 +356,9 @@ class ClassResults:
         students = {path.stem: StudentResults.from_json(json.loads(path.read_text("utf-8")))
                     for path in sorted((folder / "feedback").glob("*.json"))
                     if not path.name.startswith(".")}
+        roster = read_roster(folder / ROSTER_FILE) if (folder / ROSTER_FILE).exists() else None
         return cls(exercises, summary["seed"], students, summary["students"],
-                   summary["unmatched"], named_by_file=True)
+                   summary["unmatched"], roster, named_by_file=True)
 
 
 def kept(value, worst_index=None):

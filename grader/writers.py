@@ -8,7 +8,8 @@ graded, so any output can be made again from a batch's folder.
     scope     takes                                       writers
     exercise  an ExerciseResult or a list of them         terminal, json
     student   StudentResults                              json, markdown, gradescope
-    class     ClassResults                                terminal, json, csv, html
+    class     ClassResults                                terminal, json, csv, html, canvas,
+                                                          moodle
 
 `grade batch` writes, into its output folder, every student and class writer that has a
 `path` (`BatchFolder`): as soon as its results are known, or, for a writer `at_end` (the
@@ -88,6 +89,10 @@ WRITERS = [
            "one row per student, one column per exercise, the total"),
     Writer("html", "class", _lazy(".htmlreport", "report_html"), "report.html",
            "the class at a glance: plots, clusters, every student's feedback", at_end=True),
+    Writer("canvas", "class", _lazy(".lms", "canvas_csv"),
+           about="Canvas's gradebook import: one row per roster student (`grade export`)"),
+    Writer("moodle", "class", _lazy(".lms", "moodle_csv"),
+           about="Moodle's CSV grade import: one row per roster student (`grade export`)"),
 ]
 
 
@@ -173,3 +178,10 @@ class BatchFolder:
         for writer in batch_writers("class"):
             if at_end or not writer.at_end:
                 atomic_write(self.root / writer.path, writer.render(results), PRIVATE)
+
+    def write_roster(self, roster) -> None:
+        """Keep a copy of the class's roster (`grader.roster.Roster`), which `ClassResults.read`
+        reads back: `grade export` then needs no roster."""
+        from .roster import ROSTER_FILE
+
+        atomic_write(self.root / ROSTER_FILE, roster.to_csv(), PRIVATE)

@@ -721,6 +721,8 @@ class BatchOptions:
     timeout: float | None = None
     resume: bool = False
     deadline: float = 0.0  #: seconds to grade one student (0: `student_deadline` of the specs)
+    #: who the students are (`grader.roster.Roster`; None: the one the folder keeps, if any)
+    roster: object = None
 
 
 @dataclass
@@ -806,7 +808,9 @@ def grade_class(subs: Path, out: Path, course, specs, options: BatchOptions,
     One batch at a time writes into `out` (its lock); archives are unpacked into a private
     temporary folder, removed at the end. With `options.resume`, a student whose feedback
     is in `out` is kept unless their files, the course, the seed, the exercises or the time
-    limits changed since (`grader.resume`). Raises GradewiseError for a missing or empty
+    limits changed since (`grader.resume`). `options.roster` (`grader.roster.Roster`) is
+    kept in `out` for the gradebooks and later exports; without one, the roster an earlier
+    batch kept there is used. Raises GradewiseError for a missing or empty
     `subs`, an `out` inside it, an `out` another batch is writing, or a reference solution
     that does not score full marks (`check_references`); BatchInterrupted on
     Ctrl-C or SIGTERM, once every student graded is saved."""
@@ -837,13 +841,26 @@ def _grade_class(subs, folder, unpacked, course, specs, options, on_result,
         raise GradewiseError(f"{subs}: no student in it (expected a folder, an archive or a "
                              f".py/.ipynb file per student; {len(plan.unmatched)} other entries)")
     class_results = ClassResults([ExerciseInfo.of(spec) for spec in specs], options.seed,
-                                 submissions=len(plan.students), unmatched=plan.unmatched)
+                                 submissions=len(plan.students), unmatched=plan.unmatched,
+                                 roster=_roster(folder, options.roster))
     try:
         return _grade_plan(plan, folder, class_results, course, specs, options,
                            (subs, folder.root, unpacked), on_result, on_status)
     except KeyboardInterrupt:  # before the pool starts: it stops on a signal by itself
         raise BatchInterrupted(len(class_results.students), class_results.submissions,
                                folder.root) from None
+
+
+def _roster(folder: BatchFolder, roster):
+    """The class's roster: `roster`, kept in the folder for later exports; else the one the
+    folder kept from an earlier batch; else None."""
+    from .roster import ROSTER_FILE, read_roster
+
+    if roster is not None:
+        folder.write_roster(roster)
+        return roster
+    kept = folder.root / ROSTER_FILE
+    return read_roster(kept) if kept.exists() else None
 
 
 def _grade_plan(plan, folder, class_results, course, specs, options, hide, on_result,
@@ -872,7 +889,7 @@ def _grade_plan(plan, folder, class_results, course, specs, options, hide, on_re
     if todo:
         _grade_all(todo, folder, class_results, course, specs, options, hide, records,
                    status, on_result, on_status)
-    folder.write_class(class_results)
+    folder.write_class(class_results, at_end=True)  # report.html too, once
     return class_results
 
 

@@ -133,6 +133,7 @@ def _register_exercise(sub, common):
     p.add_argument("which", help="exercise number, slug, or 'all'")
     p.add_argument("--file", type=Path, help="grade this .py or .ipynb instead of the workspace file")
     p.add_argument("--strict", action="store_true", help="exit 3 unless the score is full")
+    _add_check(p)
     _add_timeout(p)
     p.set_defaults(handler=cmd_exercise)
 
@@ -149,6 +150,7 @@ def cmd_exercise(args) -> int:
         raise GradewiseError("--file grades one exercise: give its number, not 'all'")
     specs = course.specs() if args.which == "all" else [course.find(args.which)]
     _check_file_option(args.file, specs[0])
+    check = _chosen_check(specs, args)
     numbers = course.numbers()
     workspace = Workspace.locate(args.workspace)
     if args.file is None:
@@ -173,6 +175,8 @@ def cmd_exercise(args) -> int:
         _console(args).print(find("exercise", "terminal").render(shown, numbers=numbers,
                                                                 created=created,
                                                                 options=options))
+    if check is not None and not _check_passed(results[0], check, args):
+        return EXIT_NOT_FULL
     if args.strict and not all(r.full_marks for r in results):
         return EXIT_NOT_FULL
     return EXIT_OK
@@ -196,6 +200,41 @@ def _announce_new_workspace(workspace, args) -> None:
         return
     print(f"Note: there is no workspace {workspace.root} yet, so it is created now (if you "
           "meant an existing one, check the spelling of --workspace).", file=sys.stderr)
+
+
+def _add_check(parser) -> None:
+    parser.add_argument("--check", metavar="NAME",
+                        help="exit 0 only if this check passes, else 3 (a test of the GitHub "
+                             "Classroom workflow, see `grade classroom`)")
+
+
+def _chosen_check(specs, args) -> str | None:
+    """The check `--check` names (None without it). Raises GradewiseError for `all` or a
+    name the exercise has no check of, listing its checks."""
+    if args.check is None:
+        return None
+    if args.which == "all":
+        raise GradewiseError("--check names a check of one exercise: give its number, not 'all'")
+    spec = specs[0]
+    names = [check.name for check in spec.checks]
+    if args.check not in names:
+        import difflib
+
+        close = difflib.get_close_matches(args.check, names, n=1)
+        raise GradewiseError(
+            f"exercise {spec.number} ({spec.slug}) has no check {args.check!r}"
+            + (f"; did you mean {close[0]!r}?" if close else "") + " Its checks: "
+            + ", ".join(map(repr, names)))
+    return args.check
+
+
+def _check_passed(result, name: str, args) -> bool:
+    """Whether check `name` of `result` passed; said in one line (on stderr with --json)."""
+    check = next(c for c in result.checks if c.name == name)
+    verdict = "passed" if check.passed else "failed"
+    print(f"Check {name!r} {verdict}: {check.score:g}/{check.max_score:g} points.",
+          file=sys.stderr if args.json else sys.stdout)
+    return check.passed
 
 
 def _record(workspace, result):
@@ -490,6 +529,7 @@ def _register_batch(sub, common):
                    help="keep the feedback in DIR graded from the same files, course, seed "
                         "and limits; grade the other students")
     p.add_argument("--exercises", metavar="LIST", help="which exercises, e.g. 1,3-5 (default: all)")
+    _add_roster(p)
     p.set_defaults(handler=cmd_batch)
 
 
@@ -505,7 +545,7 @@ def cmd_batch(args) -> int:
     course = find_course()
     specs = select_exercises(course, args.exercises)
     options = BatchOptions(jobs=args.jobs, seed=course.seed(args.seed), timeout=_timeout(args),
-                           resume=args.resume)
+                           resume=args.resume, roster=_roster(args))
     console = _console(args, stderr=args.json)  # --json: stdout holds the JSON alone
     # SIGTERM (a closed session, `kill`) ends the batch as Ctrl-C does: saying what is saved
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -678,7 +718,162 @@ def _numbers(text: str, option: str) -> list[int]:
     return numbers
 
 
-COMMANDS += [_register_batch, _register_gradescope, _register_release]
+# -- the roster, grade export, grade classroom (instructors) -------------------------------------
+
+def _add_roster(parser) -> None:
+    parser.add_argument("--roster", type=Path, metavar="CSV",
+                        help="who the students are: a CSV with a header such as "
+                             "student,id,name,email,section (student: the name of their "
+                             "folder or file in SUBS)")
+
+
+def _roster(args):
+    """The roster `--roster` names, read (None without it). Raises GradewiseError."""
+    from .roster import read_roster
+
+    return read_roster(args.roster) if args.roster is not None else None
+
+
+EXPORT_FORMATS = ("canvas", "moodle", "csv")  #: class writers of an LMS gradebook (`grader.lms`)
+
+
+def _register_export(sub, common):
+    p = sub.add_parser("export", parents=[common],
+                       help="instructor: a batch's gradebook for Canvas, Moodle, or as CSV")
+    p.add_argument("dir", type=Path, metavar="DIR", help="the --out folder of `grade batch`")
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS,
+                   help="canvas: Canvas's gradebook import; moodle: Moodle's CSV grade import; "
+                        "csv: gradebook.csv (with the roster's columns)")
+    _add_roster(p)
+    p.add_argument("--out", metavar="FILE",
+                   help="the file to write (default DIR/gradebook-FORMAT.csv; - for stdout)")
+    p.set_defaults(handler=cmd_export)
+
+
+def cmd_export(args) -> int:
+    from .files import atomic_write
+    from .lms import export
+    from .writers import PRIVATE
+
+    made = export(args.dir, args.format, args.roster)
+    out = args.out or str(args.dir / f"gradebook-{args.format}.csv")
+    if out == "-":  # the file on stdout, what to know about it on stderr
+        sys.stdout.write(made.text)
+    else:
+        atomic_write(Path(out), made.text, PRIVATE)
+    if args.json and out != "-":
+        _print_json({"out": out, "format": args.format, "rows": made.rows,
+                     "roster": made.roster or None, "not_submitted": made.not_submitted,
+                     "not_on_roster": made.not_on_roster})
+        return EXIT_OK
+    from .safetext import visible
+
+    def names(listed):
+        return ", ".join(visible(n, False) for n in listed[:10]) + (", …" if listed[10:] else "")
+
+    console = _console(args, stderr=out == "-")
+    written = "Written to stdout" if out == "-" else f"Wrote {out}"
+    console.print(f"{written}: {made.rows} students" + (
+        f" of the roster {made.roster}." if made.roster else "."), markup=False, soft_wrap=True)
+    if made.not_submitted:
+        console.print(f"{len(made.not_submitted)} on the roster with no submission score 0: "
+                      f"{names(made.not_submitted)}.", markup=False, style="yellow",
+                      soft_wrap=True)
+    if made.not_on_roster and args.format != "csv":
+        console.print(f"Left out, not on the roster: {names(made.not_on_roster)}. Add them to "
+                      "the roster and export again (--roster FILE).", markup=False,
+                      style="bold yellow", soft_wrap=True)
+    return EXIT_OK
+
+
+def _register_classroom(sub, common):
+    p = sub.add_parser("classroom", parents=[common],
+                       help="instructor: the GitHub Classroom autograding workflow, one test "
+                            "per check")
+    p.add_argument("--out", type=Path, default=Path(".github/workflows/classroom.yml"),
+                   metavar="FILE", help="default .github/workflows/classroom.yml")
+    p.add_argument("--exercises", metavar="LIST", help="which exercises, e.g. 1,3-5 (default: all)")
+    _add_timeout(p)
+    p.set_defaults(handler=cmd_classroom)
+
+
+def cmd_classroom(args) -> int:
+    from .batch import select_exercises
+    from .classroom import workflow
+    from .course import find_course
+    from .files import atomic_write
+
+    specs = select_exercises(find_course(), args.exercises)
+    made = workflow(specs, _timeout(args))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(args.out, made.text)
+    if args.json:
+        _print_json({"out": str(args.out), "tests": made.steps, "points": made.points,
+                     "scale": made.scale, "exercises": [s.number for s in specs]})
+        return EXIT_OK
+    scaled = (f" (every check's points ×{made.scale}: GitHub Classroom counts whole points)"
+              if made.scale != 1 else "")
+    _console(args).print(
+        f"Wrote {args.out}: {made.steps} tests, one per check of {len(specs)} exercise(s), "
+        f"{made.points} points{scaled}. Put it in the template repository of the assignment "
+        "(your release, `grade release`), as .github/workflows/classroom.yml: GitHub "
+        "Classroom runs it in each student's repository on every push.", markup=False,
+        soft_wrap=True)
+    return EXIT_OK
+
+
+COMMANDS += [_register_batch, _register_gradescope, _register_release, _register_export,
+             _register_classroom]
+
+
+# -- grade report (instructors) ------------------------------------------------------------------
+
+def _register_report(sub, common):
+    p = sub.add_parser("report", parents=[common],
+                       help="instructor: make DIR/report.html again from a batch's output folder")
+    p.add_argument("dir", type=Path, metavar="DIR", help="the --out folder of `grade batch`")
+    p.set_defaults(handler=cmd_report)
+
+
+def cmd_report(args) -> int:
+    from .files import FolderBusy, FolderLock, atomic_write
+    from .results import ClassResults
+    from .writers import LOCK_NAME, PRIVATE, find
+
+    folder, writer = args.dir, find("class", "html")
+    if not (folder / "summary.json").is_file():
+        raise GradewiseError(f"{folder}: no summary.json in it, so it is not the output folder "
+                             f"of a batch: grade the class first (`grade batch SUBS/ --out "
+                             f"{folder}`), which writes {writer.path} too")
+    try:
+        lock = FolderLock(folder / LOCK_NAME, f"grade report, process {os.getpid()}")
+    except FolderBusy as exc:
+        raise GradewiseError(f"{folder}: a batch is writing it ({exc}); it writes "
+                             f"{writer.path} when it ends") from None
+    try:
+        try:
+            results = ClassResults.read(folder)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            raise GradewiseError(f"{folder}: its results cannot be read ({type(exc).__name__}: "
+                                 f"{exc}); grade the class again with `grade batch SUBS/ --out "
+                                 f"{folder}`") from None
+        path = folder / writer.path
+        try:
+            atomic_write(path, writer.render(results), PRIVATE)
+        except OSError as exc:
+            raise GradewiseError(f"{path}: cannot be written ({exc.strerror})") from None
+    finally:
+        lock.release()
+    if args.json:
+        _print_json({"report": str(path), "students": len(results.students)})
+    else:
+        _console(args).print(f"Wrote {path}: {len(results.students)} students, "
+                             f"{len(results.exercises)} exercise(s). Open it in a browser.",
+                             markup=False, highlight=False)
+    return EXIT_OK
+
+
+COMMANDS.append(_register_report)
 
 if __name__ == "__main__":  # pragma: no cover
     run()

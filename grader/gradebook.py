@@ -2,8 +2,11 @@
 (`gradebook.csv`), the class summary (`summary.json`) and the same summary as rich tables.
 
     gradebook.csv   student, one column per exercise (exNN_slug), total; one row per student
+                    (with a roster: its columns too, every roster student, see `roster_csv`)
     summary.json    per exercise: submissions, mean, full marks, histogram; per check: pass
-                    rate, most common diagnosis; the files that matched nothing; the sandbox
+                    rate, most common diagnosis, tolerance; the misconception clusters
+                    (`grader.clusters`); the files that matched nothing; the sandbox;
+                    with a roster, who on it has no submission and who is not on it
 """
 
 from __future__ import annotations
@@ -18,19 +21,50 @@ from .safetext import csv_cell, visible
 from .values import dumps
 
 HISTOGRAM_BINS = 5
+SHOWN_CLUSTERS = 3  #: in the terminal; summary.json and report.html hold them all
+SHOWN_CLUSTER_NAMES = 6  #: students named per cluster in the terminal
 
 
 def gradebook_csv(results: ClassResults) -> str:
     """One row per student (sorted by name), one column per exercise, then the total; an
-    exercise without a result scores 0."""
+    exercise without a result scores 0. With a roster, `roster_csv`."""
+    if results.roster is not None:
+        return roster_csv(results)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student", *[e.stem for e in results.exercises], "total"])
     for name in sorted(results.students):
-        scores = {r.exercise: r.score for r in results.students[name].results}
-        row = [scores.get(e.number, 0.0) for e in results.exercises]
+        row = scores(results.students[name], results.exercises)
         writer.writerow([csv_cell(name), *[f"{s:g}" for s in row], f"{sum(row):g}"])
     return buffer.getvalue()
+
+
+def roster_csv(results: ClassResults) -> str:
+    """The gradebook with the roster's columns (`roster.COLUMNS`): one row per roster
+    student, in its order (0 for every exercise of a student with no submission), then one
+    per student graded but not on the roster; the last column, `note`, says which."""
+    from .roster import COLUMNS, join
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*COLUMNS, *[e.stem for e in results.exercises], "total", "note"])
+    joined = join(results.roster, results)
+    rows = [([getattr(student, c) for c in COLUMNS], graded,
+             "" if graded else "not submitted") for student, graded in joined.rows]
+    rows += [([name, *[""] * (len(COLUMNS) - 1)], graded, "not on the roster")
+             for name, graded in joined.extra]
+    for cells, graded, note in rows:
+        row = scores(graded, results.exercises)
+        writer.writerow([*map(csv_cell, cells), *[f"{s:g}" for s in row], f"{sum(row):g}",
+                         note])
+    return buffer.getvalue()
+
+
+def scores(student, exercises) -> list[float]:
+    """The score of `student` (StudentResults, or None: nothing graded) on each of
+    `exercises`, in their order; 0 for an exercise without a result."""
+    got = {r.exercise: r.score for r in student.results} if student is not None else {}
+    return [got.get(e.number, 0.0) for e in exercises]
 
 
 def summary_json(results: ClassResults) -> str:
@@ -39,6 +73,8 @@ def summary_json(results: ClassResults) -> str:
 
 def class_summary(results: ClassResults) -> dict:
     """What summary.json holds (see the module's docstring)."""
+    from .clusters import find_clusters
+
     students = results.students.values()
     exercises = []
     for info in results.exercises:
@@ -54,12 +90,28 @@ def class_summary(results: ClassResults) -> dict:
             "checks": [_check_summary(check, submitted) for check in info.checks]})
     isolation = Counter(s.isolation for s in students if s.isolation)
     exposed = sorted({p for s in students for p in s.exposed})
-    return {"students": results.submissions, "graded": len(results.students),
-            "seed": results.seed, "max_score": sum(e.points for e in results.exercises),
-            "mean": _mean([s.score for s in students]),
-            "exercises": exercises, "unmatched": results.unmatched,
-            "isolation": isolation.most_common(1)[0][0] if isolation else "",
-            "exposed": exposed}
+    summary = {"students": results.submissions, "graded": len(results.students),
+               "seed": results.seed, "max_score": sum(e.points for e in results.exercises),
+               "mean": _mean([s.score for s in students]),
+               "exercises": exercises,
+               "clusters": [cluster.to_json() for cluster in find_clusters(results)],
+               "unmatched": results.unmatched,
+               "isolation": isolation.most_common(1)[0][0] if isolation else "",
+               "exposed": exposed}
+    if results.roster is not None:
+        summary["roster"] = roster_summary(results)
+    return summary
+
+
+def roster_summary(results: ClassResults) -> dict:
+    """summary.json's `roster`: how many students it lists, those on it with nothing graded
+    (they score 0) and those graded who are not on it (their `student` names)."""
+    from .roster import join
+
+    joined = join(results.roster, results)
+    return {"students": len(joined.rows),
+            "not_submitted": [student.student for student in joined.not_submitted],
+            "not_on_roster": [name for name, _ in joined.extra]}
 
 
 def _check_summary(check, submitted) -> dict:
@@ -67,9 +119,11 @@ def _check_summary(check, submitted) -> dict:
     outcomes = [c for c in outcomes if c is not None]
     passed = sum(c.passed for c in outcomes)
     diagnoses = Counter(c.diagnosis for c in outcomes if not c.passed and c.diagnosis)
-    common, count = diagnoses.most_common(1)[0] if diagnoses else (None, 0)
+    # most common, then first by name: the same in whatever order the students came
+    common, count = min(diagnoses.items(), key=lambda p: (-p[1], p[0])) if diagnoses \
+        else (None, 0)
     return {"name": check.name, "function": check.function, "max_score": check.points,
-            "attempted": len(outcomes), "passed": passed,
+            "rtol": check.rtol, "atol": check.atol, "attempted": len(outcomes), "passed": passed,
             "pass_rate": passed / len(outcomes) if outcomes else None,
             "most_common_diagnosis": common, "diagnosis_count": count,
             "failed_without_diagnosis": len(outcomes) - passed - sum(diagnoses.values())}
@@ -106,7 +160,6 @@ def summary_renderable(summary: dict, out: Path | None = None):
     and diagnoses wrap; exercises nobody submitted are named in one line (summary.json has
     them in full)."""
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
 
     submitted = [ex for ex in summary["exercises"] if ex["submitted"]]
@@ -143,6 +196,8 @@ def summary_renderable(summary: dict, out: Path | None = None):
     if nobody and submitted:
         parts.append(Text("Submitted by nobody (not shown): " + ", ".join(
             f"{ex['exercise']} {ex['slug']}" for ex in nobody) + ".", style="dim"))
+    if summary.get("clusters"):
+        parts.append(_clusters_table(summary["clusters"]))
     if summary["unmatched"]:
         text = Text(f"{len(summary['unmatched'])} file(s) matched no exercise and were not "
                     "graded:", style="yellow")
@@ -152,6 +207,8 @@ def summary_renderable(summary: dict, out: Path | None = None):
         if len(summary["unmatched"]) > 15:
             text.append(f"\n  … {len(summary['unmatched']) - 15} more in summary.json", style="dim")
         parts.append(text)
+    if summary.get("roster"):
+        parts.append(_roster_text(summary["roster"]))
     if summary.get("isolation"):
         parts.append(Text(f"Sandbox: {summary['isolation']}", style="dim"))
     if summary.get("exposed"):
@@ -159,9 +216,52 @@ def summary_renderable(summary: dict, out: Path | None = None):
                           + ". Run as root, or make them unreadable to other users "
                           "(chmod -R go-rwx); see SECURITY.md.", style="bold red"))
     if out is not None:
-        parts.append(Text.assemble(("Written: ", "bold"), f"{out}/gradebook.csv, {out}/summary.json,"
-                                   f" {out}/feedback/<student>.json and .md"))
+        roster = f", {out}/roster.csv (a copy of the roster)" if summary.get("roster") else ""
+        parts.append(Text.assemble(("Written: ", "bold"), f"{out}/report.html (open it in a "
+                                   f"browser), {out}/gradebook.csv, {out}/summary.json,"
+                                   f" {out}/feedback/<student>.json and .md{roster}"))
     return Group(*parts)
+
+
+def _clusters_table(clusters: list[dict]):
+    """The largest clusters (SHOWN_CLUSTERS): size, where, how the answer differs, who."""
+    from rich.text import Text
+
+    title = "Same wrong answer, no diagnosis: mistakes not catalogued yet" + (
+        f" (top {SHOWN_CLUSTERS} of {len(clusters)}; all in report.html)"
+        if len(clusters) > SHOWN_CLUSTERS else "")
+    table = _table(title, [("students", "right", 0), ("check, case", "left", 2),
+                           ("how it differs from the reference", "left", 3),
+                           ("who", "left", 2)])
+    for cluster in clusters[:SHOWN_CLUSTERS]:
+        names = [visible(s["name"], False) for s in cluster["students"]]
+        more = len(names) - SHOWN_CLUSTER_NAMES
+        who = ", ".join(names[:SHOWN_CLUSTER_NAMES]) + (f", … {more} more" if more > 0 else "")
+        table.add_row(str(cluster["size"]),
+                      Text(f"{cluster['exercise']} {cluster['slug']} · {cluster['check']} · "
+                           f"case '{cluster['case']}'"),
+                      Text(cluster["difference"]), Text(who))
+    _fit_numbers(table)
+    return table
+
+
+def _roster_text(roster: dict, shown: int = 15):
+    """The roster's line of the summary: who on it has no submission, who is not on it."""
+    from rich.text import Text
+
+    def names(listed):
+        more = f", … {len(listed) - shown} more in summary.json" if len(listed) > shown else ""
+        return ", ".join(visible(name, False) for name in listed[:shown]) + more
+
+    text = Text(f"Roster: {roster['students']} students.", style="dim")
+    if roster["not_submitted"]:
+        text.append(f"\n  {len(roster['not_submitted'])} on the roster with no submission "
+                    f"(0 on every exercise): {names(roster['not_submitted'])}", style="yellow")
+    if roster["not_on_roster"]:
+        text.append(f"\n  {len(roster['not_on_roster'])} graded but not on the roster (add "
+                    f"them to it, then `grade export`): {names(roster['not_on_roster'])}",
+                    style="yellow")
+    return text
 
 
 def _table(title: str, columns):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -146,7 +147,11 @@ def _pyproject(package: Path) -> str:
         raise GradewiseError("gradewise is not installed, so its version and dependencies "
                              "cannot be read: run `pip install -e .` in the course's clone, "
                              "then `grade gradescope` again") from None
-    dependencies = [r for r in installed.requires or [] if "extra ==" not in r]
+    from .htmlreport import REPORT_DEPENDENCIES  # the autograder writes no report
+
+    dependencies = [r for r in installed.requires or [] if "extra ==" not in r
+                    and re.split(r"[^A-Za-z0-9._-]", r, maxsplit=1)[0].lower()
+                    not in REPORT_DEPENDENCIES]
     python = installed.metadata["Requires-Python"] or ""
     folders = [p.parent.relative_to(package).parts for p in package.rglob("__init__.py")]
     subpackages = sorted(".".join(("grader", *parts)) for parts in folders  # not the course

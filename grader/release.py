@@ -18,7 +18,7 @@ Nothing else: no solutions, no catalogued wrong formula, no gradient check's fun
 git history, no seed but the released ones. Before DIR is written, every file is scanned
 for the definitions and the code of those functions (`leaks`); a release that would hold
 one is refused. A DIR that holds an earlier release is updated in place: its `.git` stays,
-so the change can be committed.
+so the change can be committed, and its `.github` (the workflow `grade classroom` wrote).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from .errors import GradewiseError
 
 FORMAT = 1
 DISTRIBUTION = "gradewise"
-KEPT = {".git"}  #: what an update in place keeps of the previous release's folder
+KEPT = {".git", ".github"}  #: what an update in place keeps of the previous release's folder:
+#: its history, and its GitHub settings (the Classroom workflow `grade classroom` wrote)
 
 STUDENT_README = """\
 # {title}
@@ -204,7 +205,7 @@ def _copy_package(into: Path) -> list[str]:
 
 
 def _install(staging: Path, out: Path) -> None:
-    """`staging` becomes `out`; an earlier release there is replaced, its `.git` kept."""
+    """`staging` becomes `out`; an earlier release there is replaced, its KEPT kept."""
     if not out.exists():
         os.replace(staging, out)
         return

@@ -28,6 +28,11 @@ from .values import (KEPT_ENTRIES, ArrayExcerpt, NumberFormat, Shown, decode, de
 MAX_SHOWN_ROWS, MAX_SHOWN_COLS = 6, 8
 MAX_SHOWN_CHARACTERS = 300  #: of a value shown in words
 WORST_MARK = "◂"  #: after the worst entry, in expected and got: seen without colours too
+#: of a numeric array too big to keep, the entries kept besides what a report shows of it,
+#: so that two such answers can still be told apart (`sample`, `grader.clusters`)
+SAMPLED_ENTRIES = 256
+#: the tolerance of a check that states none (`CheckInfo`): the `compare` kind's defaults
+DEFAULT_RTOL, DEFAULT_ATOL = 1e-7, 1e-9
 
 
 @dataclass
@@ -44,12 +49,18 @@ class Evidence:
     expected_label: str = "expected"
     #: (place, function, code) in the student's file; place: see `reader.Submission.place`
     trace: list = field(default_factory=list)
+    #: read back: `sample(got)` of a `got` too big to keep (the array itself is not kept)
+    got_sample: np.ndarray | None = None
+
+    def sampled_got(self) -> np.ndarray | None:
+        """`sample` of `got` (None unless it is a numeric array too big to keep)."""
+        return sample(self.got) if isinstance(self.got, np.ndarray) else self.got_sample
 
     def to_json(self) -> dict:
         """`case`, `worst_index` and `relative_error` (the contract), then the rest; a value
         too big to keep is kept as shown (`kept`), so a report of the result read back is
-        the same."""
-        return {"case": self.case, "worst_index": list(self.worst_index)
+        the same, and `got` also as `got_sample` (`sample`: only then)."""
+        data = {"case": self.case, "worst_index": list(self.worst_index)
                 if self.worst_index is not None else None,
                 "relative_error": self.relative_error, "note": self.note,
                 "inputs": [[name, summary] for name, summary in self.inputs],
@@ -57,6 +68,10 @@ class Evidence:
                 "expected": encode(kept(self.expected, self.worst_index)),
                 "got": encode(kept(self.got, self.worst_index)),
                 "trace": [list(frame) for frame in self.trace]}
+        sampled = self.sampled_got()
+        if sampled is not None:
+            data["got_sample"] = encode(sampled)
+        return data
 
     def _worst_pair(self):
         """(expected, got) at the worst entry, as numbers, when both are there and differ."""
@@ -76,12 +91,14 @@ class Evidence:
     def from_json(cls, data: dict) -> "Evidence":
         """The evidence `to_json` wrote (keys other than `case` may be missing: older files)."""
         worst = data.get("worst_index")
+        sampled = decode(data.get("got_sample"))
         return cls(data["case"], data.get("note", ""),
                    [tuple(pair) for pair in data.get("inputs") or []],
                    decode(data.get("expected")), decode(data.get("got")),
                    tuple(worst) if worst is not None else None, data.get("relative_error"),
                    data.get("expected_label", "expected"),
-                   [tuple(frame) for frame in data.get("trace") or []])
+                   [tuple(frame) for frame in data.get("trace") or []],
+                   sampled if isinstance(sampled, np.ndarray) else None)
 
     def __rich_console__(self, console, options):
         from rich.table import Table
@@ -358,9 +375,26 @@ class StudentResults:
 
 @dataclass(frozen=True)
 class CheckInfo:
+    """A check as a class's writers know it. `rtol`, `atol`: how far two values may differ
+    and count as the same for this check (its own tolerance; a gradient check's relative
+    `threshold` as `rtol`): two students' answers within it are the same answer
+    (`grader.clusters`)."""
+
     name: str
     function: str
     points: float
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+
+    @classmethod
+    def of(cls, check) -> "CheckInfo":
+        """From a `spec.Check`."""
+        options = check.options
+        # a gradient check's threshold bounds |a − b| / (|a| + |b|): a relative tolerance
+        rtol = options.get("threshold") if check.kind == "gradcheck" else options.get("rtol")
+        return cls(check.name, check.function, check.points,
+                   float(rtol if rtol is not None else DEFAULT_RTOL),
+                   float(options.get("atol", DEFAULT_ATOL)))
 
 
 @dataclass(frozen=True)
@@ -381,7 +415,7 @@ class ExerciseInfo:
     def of(cls, spec) -> "ExerciseInfo":
         """From a `spec.Spec`."""
         return cls(spec.number, spec.slug, spec.title, spec.points,
-                   tuple(CheckInfo(c.name, c.function, c.points) for c in spec.checks))
+                   tuple(CheckInfo.of(c) for c in spec.checks))
 
 
 @dataclass
@@ -389,31 +423,49 @@ class ClassResults:
     """A class graded by `grade batch`, as its output folder holds it (`read`).
 
     `exercises`: those graded, in order; `students`: their results by the name of their
-    submission (a folder or file of SUBS: the name of their files in `feedback/`);
-    `submissions`: how many students were found, graded or not (yet); `unmatched`: the files
-    that matched no exercise, {"path", "reason"} relative to SUBS."""
+    submission (a folder or file of SUBS), or, read back (`named_by_file`), by the name of
+    their files in `feedback/` (`file_name` gives the latter in both cases); `submissions`:
+    how many students were found, graded or not (yet); `unmatched`: the files that matched
+    no exercise, {"path", "reason"} relative to SUBS; `roster`: who the students are
+    (`grader.roster.Roster`, kept in the folder as `roster.ROSTER_FILE`), None without one."""
 
     exercises: list[ExerciseInfo]
     seed: int
     students: dict[str, StudentResults] = field(default_factory=dict)
     submissions: int = 0
     unmatched: list[dict] = field(default_factory=list)
+    roster: object = None
+    named_by_file: bool = False  #: `students` is keyed by their feedback files' names
+
+    def file_name(self, key: str) -> str:
+        """The name of the feedback files (without suffix) of the student `key` of
+        `students`: `files.file_stem` of their name, the same whether the class was just
+        graded or read back (a stem is never made again: it would change)."""
+        from .files import file_stem
+
+        return key if self.named_by_file else file_stem(key)
 
     @classmethod
     def read(cls, folder: Path) -> "ClassResults":
-        """The class in a batch's output folder: `summary.json` and `feedback/*.json`.
-        Raises OSError or ValueError when they cannot be read."""
+        """The class in a batch's output folder: `summary.json`, `feedback/*.json` and the
+        roster, if the batch had one. Raises OSError or ValueError when they cannot be read,
+        GradewiseError for a damaged roster."""
+        from .roster import ROSTER_FILE, read_roster
+
         folder = Path(folder)
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         exercises = [ExerciseInfo(e["exercise"], e["slug"], e["title"], e["max_score"],
-                                  tuple(CheckInfo(c["name"], c["function"], c["max_score"])
+                                  tuple(CheckInfo(c["name"], c["function"], c["max_score"],
+                                                  c.get("rtol", DEFAULT_RTOL),
+                                                  c.get("atol", DEFAULT_ATOL))
                                         for c in e["checks"]))
                      for e in summary["exercises"]]
         students = {path.stem: StudentResults.from_json(json.loads(path.read_text("utf-8")))
                     for path in sorted((folder / "feedback").glob("*.json"))
                     if not path.name.startswith(".")}
+        roster = read_roster(folder / ROSTER_FILE) if (folder / ROSTER_FILE).exists() else None
         return cls(exercises, summary["seed"], students, summary["students"],
-                   summary["unmatched"])
+                   summary["unmatched"], roster, named_by_file=True)
 
 
 def kept(value, worst_index=None):
@@ -426,6 +478,18 @@ def kept(value, worst_index=None):
         rows, cols, _ = _positions(value.shape, worst_index)
         return excerpt(value, rows, cols)
     return Shown(value_text(value))
+
+
+def sample(value) -> np.ndarray | None:
+    """Of a numeric array too big to keep (beyond KEPT_ENTRIES entries), SAMPLED_ENTRIES
+    entries at evenly spaced places of it (flattened), as float64: with its shape and the
+    entries a report shows, what tells two such values apart once read back. None for any
+    other value (a value kept whole needs none)."""
+    if not (isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
+            and value.size > KEPT_ENTRIES):
+        return None
+    places = np.linspace(0, value.size - 1, SAMPLED_ENTRIES).round().astype(np.int64)
+    return value.reshape(-1)[places].astype(np.float64)
 
 
 def format_value(value, worst_index=None, worst_style="bold red", fmt=None):

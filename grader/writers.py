@@ -8,12 +8,15 @@ graded, so any output can be made again from a batch's folder.
     scope     takes                                       writers
     exercise  an ExerciseResult or a list of them         terminal, json
     student   StudentResults                              json, markdown, gradescope
-    class     ClassResults                                terminal, json, csv
+    class     ClassResults                                terminal, json, csv, html, canvas,
+                                                          moodle
 
 `grade batch` writes, into its output folder, every student and class writer that has a
-`path` (`BatchFolder`); a command that remakes an output from that folder reads it with
-`ClassResults.read` and calls one writer (`find`). A new format is a function of the
-results and one line in WRITERS (with a `path` if `grade batch` should write it too).
+`path` (`BatchFolder`): as soon as its results are known, or, for a writer `at_end` (the
+HTML report: its plots take a second), once every student is graded. A command that
+remakes an output from that folder reads it with `ClassResults.read` and calls one writer
+(`find`). A new format is a function of the results and one line in WRITERS (with a `path`
+if `grade batch` should write it too).
 
 Writers import their module when first called: `grade exercise --json` never pays for rich.
 """
@@ -44,13 +47,14 @@ class Writer:
     """`render(results, **options)` → the text of one file (a rich renderable for the
     terminal). `path`: where `grade batch` writes it in its output folder (`{student}`: the
     name of the student's submission, made a safe file name by `files.file_stem`), "" when
-    it does not."""
+    it does not; `at_end`: written when the batch ends, not after each student."""
 
     name: str
     scope: str
     render: Callable
     path: str = ""
     about: str = ""
+    at_end: bool = False
 
 
 def _lazy(module: str, function: str) -> Callable:
@@ -83,6 +87,12 @@ WRITERS = [
            "per exercise and per check: the class at a glance"),
     Writer("csv", "class", _lazy(".gradebook", "gradebook_csv"), "gradebook.csv",
            "one row per student, one column per exercise, the total"),
+    Writer("html", "class", _lazy(".htmlreport", "report_html"), "report.html",
+           "the class at a glance: plots, clusters, every student's feedback", at_end=True),
+    Writer("canvas", "class", _lazy(".lms", "canvas_csv"),
+           about="Canvas's gradebook import: one row per roster student (`grade export`)"),
+    Writer("moodle", "class", _lazy(".lms", "moodle_csv"),
+           about="Moodle's CSV grade import: one row per roster student (`grade export`)"),
 ]
 
 
@@ -163,6 +173,15 @@ class BatchFolder:
             data[GRADED_FROM] = graded_from
         atomic_write(self.student_path(name, done), dumps(data, indent=1), PRIVATE)
 
-    def write_class(self, results: ClassResults) -> None:
+    def write_class(self, results: ClassResults, at_end: bool = False) -> None:
+        """The class's files; `at_end` (every student graded): those written once too."""
         for writer in batch_writers("class"):
-            atomic_write(self.root / writer.path, writer.render(results), PRIVATE)
+            if at_end or not writer.at_end:
+                atomic_write(self.root / writer.path, writer.render(results), PRIVATE)
+
+    def write_roster(self, roster) -> None:
+        """Keep a copy of the class's roster (`grader.roster.Roster`), which `ClassResults.read`
+        reads back: `grade export` then needs no roster."""
+        from .roster import ROSTER_FILE
+
+        atomic_write(self.root / ROSTER_FILE, roster.to_csv(), PRIVATE)

@@ -255,7 +255,7 @@ def test_whatever_the_child_writes_the_parent_stays_within_its_memory_bound(floo
     if flood == "hoard after the end":  # the last call answered is charged
         assert scale[0] and not total[0] and total[1] == "misbehaved"
         return
-    assert not scale[0] and total[0]
+    assert not scale[0] and total[0], report
     if flood != "big results":
         assert scale[1] in ("misbehaved", "timeout"), scale
 

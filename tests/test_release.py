@@ -415,9 +415,12 @@ def test_release_updates_an_earlier_one_in_place_and_refuses_other_folders(tmp_p
     assert json.loads(capsys.readouterr().out)["exercises"] == [1, 2]
     (out / ".git").mkdir()
     (out / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    workflow = out / ".github" / "workflows" / "classroom.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text("name: Autograding Tests\n")
     assert main(["release", "--out", str(out), "--exercises", "3", "--seeds", "0-2"]) == 0
     assert "seeds 0, 1, 2" in capsys.readouterr().out
-    assert (out / ".git" / "HEAD").is_file()
+    assert (out / ".git" / "HEAD").is_file() and workflow.read_text() == "name: Autograding Tests\n"
     assert sorted(p.name for p in (out / "keys").iterdir()) == ["ex03_jacobians.json"]
     assert not (out / "exercises" / "ex01_softmax.yaml").exists()
     other = tmp_path / "notes"

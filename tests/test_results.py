@@ -175,4 +175,4 @@ def test_the_files_of_a_batch_folder_are_its_writers_outputs(graded, tmp_path):
 
 def test_an_unknown_format_names_those_there_are():
     with pytest.raises(GradewiseError, match="there are terminal, json, csv"):
-        find("class", "canvas")
+        find("class", "blackboard")

@@ -36,7 +36,6 @@ from .results import StudentResults
 from .writers import find
 
 ROOT_VARIABLE = "GRADEWISE_AUTOGRADER_ROOT"
-DISTRIBUTION = "gradewise"
 HIDDEN_SHARE = 0.5  #: share of a check's points given to its hidden cases
 
 SETUP_SH = """\
@@ -137,22 +136,13 @@ def _pyproject(package: Path) -> str:
     dependencies as the installed distribution declares them; the packages found in
     `package` (the course aside: the zip brings its own). Raises GradewiseError when
     gradewise is not installed (its metadata is then nowhere to be read)."""
-    from importlib import metadata
-
-    from .errors import GradewiseError
-
-    try:
-        installed = metadata.distribution(DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        raise GradewiseError("gradewise is not installed, so its version and dependencies "
-                             "cannot be read: run `pip install -e .` in the course's clone, "
-                             "then `grade gradescope` again") from None
     from .htmlreport import REPORT_DEPENDENCIES  # the autograder writes no report
+    from .release import installed_distribution
 
-    dependencies = [r for r in installed.requires or [] if "extra ==" not in r
-                    and re.split(r"[^A-Za-z0-9._-]", r, maxsplit=1)[0].lower()
+    version, python, requires = installed_distribution("grade gradescope")
+    dependencies = [r for r in requires
+                    if re.split(r"[^A-Za-z0-9._-]", r, maxsplit=1)[0].lower()
                     not in REPORT_DEPENDENCIES]
-    python = installed.metadata["Requires-Python"] or ""
     folders = [p.parent.relative_to(package).parts for p in package.rglob("__init__.py")]
     subpackages = sorted(".".join(("grader", *parts)) for parts in folders  # not the course
                          if parts in ((), ("_bundled",)) or "_bundled" not in parts)
@@ -164,7 +154,7 @@ build-backend = "setuptools.build_meta"
 
 [project]
 name = "gradewise"
-version = {json.dumps(installed.version)}
+version = {json.dumps(version)}
 requires-python = {json.dumps(python)}
 dependencies = {json.dumps(dependencies)}
 

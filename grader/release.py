@@ -111,7 +111,7 @@ def write_release(out: Path, course, specs, seeds) -> dict:
     problems = [problem for spec in specs for problem in public_problems(course, spec)]
     if problems:
         raise GradewiseError("cannot release:\n  " + "\n  ".join(problems))
-    version = _distribution()[0]  # first: it may refuse
+    version = installed_distribution()[0]  # first: it may refuse
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -139,7 +139,7 @@ def _write(into: Path, course, specs, seeds) -> None:
         write_key(into / "keys" / f"{spec.stem}.json",
                   build_key(spec, course.references(spec), seeds))
     packages = _copy_package(into)
-    version, python, dependencies = _distribution()
+    version, python, dependencies = installed_distribution()
     manifest = {"format": FORMAT, "gradewise": version, "seeds": seeds,
                 "exercises": [{"number": s.number, "slug": s.slug, "title": s.title,
                                "points": s.points} for s in specs]}
@@ -216,9 +216,11 @@ def _install(staging: Path, out: Path) -> None:
         os.replace(new, out / new.name)
 
 
-def _distribution() -> tuple[str, str, list[str]]:
-    """gradewise's version, Python requirement and dependencies, as installed. Raises
-    GradewiseError when gradewise is not installed (nowhere to read them)."""
+def installed_distribution(command: str = "grade release") -> tuple[str, str, list[str]]:
+    """gradewise's version, Python requirement and dependencies (extras aside), as the
+    installed distribution declares them: what a copy of gradewise (a release, the Gradescope
+    autograder) must say in its own pyproject.toml. Raises GradewiseError when gradewise is
+    not installed (nowhere to read them), telling to run `command` again once it is."""
     from importlib import metadata
 
     try:
@@ -226,7 +228,7 @@ def _distribution() -> tuple[str, str, list[str]]:
     except metadata.PackageNotFoundError:
         raise GradewiseError("gradewise is not installed, so its version and dependencies "
                              "cannot be read: run `pip install -e .` in the course's clone, "
-                             "then `grade release` again") from None
+                             f"then `{command}` again") from None
     dependencies = [r for r in installed.requires or [] if "extra ==" not in r]
     return installed.version, installed.metadata["Requires-Python"] or "", dependencies
 

@@ -155,12 +155,15 @@ def cmd_exercise(args) -> int:
     workspace = Workspace.locate(args.workspace)
     if args.file is None:
         _announce_new_workspace(workspace, args)
-    results, created = [], []
+    results, created, notes = [], [], []
     with Grader(course, seed=args.seed, timeout=_timeout(args)) as grader:
         for spec in specs:
-            path = args.file or workspace.file(spec)
-            if args.file is None and workspace.ensure_stub(spec):
-                created.append(spec.number)
+            path = args.file
+            if path is None:
+                chosen = workspace.graded_file(spec)
+                path = chosen.path
+                created += [spec.number] if chosen.created else []
+                notes += [chosen.note] if chosen.note else []
             result = grader.grade(spec, read_submission(path), str(path))
             if args.file is None:
                 _record(workspace, result)
@@ -175,6 +178,8 @@ def cmd_exercise(args) -> int:
         _console(args).print(find("exercise", "terminal").render(shown, numbers=numbers,
                                                                 created=created,
                                                                 options=options))
+    for note in notes:  # which file was graded, when the workspace holds a notebook
+        print(f"Note: {note}", file=sys.stderr if args.json else sys.stdout)
     if check is not None and not _check_passed(results[0], check, args):
         return EXIT_NOT_FULL
     if args.strict and not all(r.full_marks for r in results):
@@ -377,9 +382,13 @@ def cmd_watch(args) -> int:
     workspace = Workspace.locate(args.workspace)
     if args.file is None:
         _announce_new_workspace(workspace, args)
-    path = args.file or workspace.file(spec)
-    created = args.file is None and workspace.ensure_stub(spec)
+    path, created = args.file, False
     console = _console(args)
+    if path is None:
+        chosen = workspace.graded_file(spec)
+        path, created = chosen.path, chosen.created
+        if chosen.note:
+            print(f"Note: {chosen.note}", file=sys.stderr if args.json else sys.stdout)
     options = CommandOptions(args.file, args.workspace, args.seed)
 
     def show(result):

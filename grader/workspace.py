@@ -1,4 +1,5 @@
-"""The student's workspace: `./workspace/exNN_slug.py` files and `.gradewise/` progress."""
+"""The student's workspace: `./workspace/exNN_slug.py` (or `.ipynb`) files and `.gradewise/`
+progress."""
 
 from __future__ import annotations
 
@@ -33,6 +34,23 @@ class Workspace:
     def file(self, spec: Spec) -> Path:
         return self.root / f"{spec.stem}.py"
 
+    def notebook(self, spec: Spec) -> Path:
+        return self.root / f"{spec.stem}.ipynb"
+
+    def graded_file(self, spec: Spec) -> "GradedFile":
+        """The file `grade exercise N` (and `grade watch N`) grades: the .py; else the
+        notebook `grade notebook N` wrote, when the student worked there; else the .py stub,
+        created now. With both, the .py, and a note that the notebook was not graded."""
+        path, notebook = self.file(spec), self.notebook(spec)
+        if not path.exists() and notebook.is_file():
+            return GradedFile(notebook, f"Graded {notebook} (there is no {path.name}).")
+        created = self.ensure_stub(spec)
+        note = None
+        if notebook.is_file():
+            note = (f"Graded {path}; {notebook} was not graded (`grade exercise {spec.number} "
+                    f"--file {notebook}` grades it).")
+        return GradedFile(path, note, created)
+
     def ensure_stub(self, spec: Spec) -> bool:
         """Create the stub if the student has no file yet; True when it was created."""
         path = self.file(spec)
@@ -59,6 +77,16 @@ class Workspace:
 
     def progress(self) -> "Progress":
         return Progress(self.progress_path)
+
+
+@dataclass(frozen=True)
+class GradedFile:
+    """`Workspace.graded_file`: the file to grade, one line to say about the choice (None:
+    nothing to say), and whether the file is the stub just created."""
+
+    path: Path
+    note: str | None = None
+    created: bool = False
 
 
 class Progress:

@@ -4,8 +4,8 @@ when a batch ends; `grade report DIR` makes it again from the batch's folder).
 Per exercise the distribution of scores (a plot), per check its pass rate and the diagnoses
 behind its failures (a check × diagnosis heat map, and the same numbers in a table), the
 misconception clusters (`grader.clusters`), then every student's scores and feedback, each
-at an anchor `#student-<file name>` (the name of their files in `feedback/`, a space
-written `%20`).
+at an anchor `#student-<file name>` (the name of their files in `feedback/`, made ASCII:
+`anchor`).
 
 The page is made from `ClassResults` (just graded, or read back with `ClassResults.read`:
 the same page) with a Jinja2 template (`grader/templates/report.html.j2`) and matplotlib's
@@ -57,8 +57,15 @@ def report_html(results: ClassResults) -> str:
 
 def anchor(file_name: str) -> str:
     """The id of a student's section: `student-` and the name of their feedback files
-    (`files.file_stem`: never holds `%`), a space written `%20` (an id holds no space)."""
-    return "student-" + file_name.replace(" ", "%20")
+    (`files.file_stem`), percent-encoded as UTF-8 with every `%` written `_` (and `_` itself
+    encoded first, so two names never share an id). The id is ASCII letters, digits and
+    `-._~` only: a URL's fragment holds it as it is, so `report.html#<id>` finds it in every
+    browser (a browser percent-decodes a fragment before matching it with an id, and an id
+    holding `%20` or non-ASCII letters would be matched in some and not in others)."""
+    from urllib.parse import quote
+
+    encoded = quote(file_name, safe="-.~").replace("_", "%5F")  # quote keeps `_` as it is
+    return "student-" + encoded.replace("%", "_")
 
 
 # -- per exercise ---------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from grader.htmlreport import anchor
+
 from conftest import COURSE, REPO, mistake_source, solution_source
 
 EX1, EX2 = COURSE.find("1"), COURSE.find("2")
@@ -27,6 +29,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--host-resolver-rules=MAP * ~NOTFOUND", "--hide-scrollbars"]
 HOSTILE_NAME = "zoe<script>alert(1)<b>"  #: a folder name (no slash possible)
 HOSTILE_PRINT = "<script>alert(2)</script>"
+SPACED_NAME = "Александра Петрова"  #: non-ASCII letters and a space: an anchor all the same
 # a mistake no diagnosis catalogues: the scores doubled (a "temperature" of 1/2)
 DOUBLED = "\n\ndef softmax_classifier(W, X):\n    return softmax(2 * (X @ W.T))\n"
 LOOPS = "\n\ndef softmax(f):\n    while True:\n        pass\n"
@@ -45,6 +48,7 @@ def batch(tmp_path_factory):
     subs, out = root / "subs", root / "out"
     files = {
         "ada": {EX1.stem: solution_source(EX1), EX2.stem: solution_source(EX2)},
+        SPACED_NAME: {EX1.stem: solution_source(EX1), EX2.stem: solution_source(EX2)},
         "ben": {EX1.stem: mistake_source(EX1, EX1.mistakes[0])},
         "cy": {EX1.stem: solution_source(EX1) + LOOPS, EX2.stem: solution_source(EX2)},
         "eli": {EX1.stem: solution_source(EX1) + DOUBLED},
@@ -118,14 +122,14 @@ def test_every_batch_writes_a_report_with_every_student_and_exercise(batch):
     page = Page((out / "report.html").read_text(encoding="utf-8"))
     summary = json.loads((out / "summary.json").read_text())
     files = sorted(p.stem for p in (out / "feedback").glob("*.json"))
-    assert len(files) == 7 and summary["graded"] == 7
+    assert len(files) == 8 and summary["graded"] == 8
     ids = page.ids()
     for file in files:  # an anchor per student, after the name of their feedback files
-        assert f"student-{file}" in ids
-        assert ("a", {"href": f"#student-{file}"}) in page.tags
+        assert anchor(file) in ids
+        assert ("a", {"href": f"#{anchor(file)}"}) in page.tags
     assert {"exercise-1", "exercise-2"} <= ids
     text = page.all_text()
-    for name in ("ada", "ben", "cy", "dee", "eli", "fred", HOSTILE_NAME):
+    for name in ("ada", "ben", "cy", "dee", "eli", "fred", HOSTILE_NAME, SPACED_NAME):
         assert name in text
     assert "timeout" in text and "not submitted" in text.lower()  # cy loops, dee sent nothing
     assert f"[{EX1.mistakes[0].id}]" in text  # ben's catalogued mistake, with its message
@@ -136,7 +140,7 @@ def test_every_batch_writes_a_report_with_every_student_and_exercise(batch):
     for cluster in summary["clusters"]:
         assert cluster["difference"] in clusters
         for student in cluster["students"]:
-            assert f'href="#student-{student["file"]}"' in clusters
+            assert f'href="#{anchor(student["file"])}"' in clusters
     assert clusters.count("3 students") == 2
     assert "report.html" in stdout  # the terminal says where it is
 
@@ -181,6 +185,25 @@ def test_the_report_is_self_contained_and_fetches_nothing(batch):
                   "Content-Security-Policy")
     assert "default-src 'none'" in policy
     assert "@media print" in html  # readable when printed
+
+
+def test_every_link_to_a_student_is_a_fragment_that_matches_its_id(batch):
+    """A browser percent-decodes a URL's fragment and looks for the element with that id:
+    each id must be ASCII, and the decoded fragment of each link the id itself."""
+    from urllib.parse import unquote
+
+    out, _ = batch
+    page = Page((out / "report.html").read_text(encoding="utf-8"))
+    ids = {i for i in page.ids() if i.startswith("student-")}
+    assert len(ids) == 8
+    for ident in ids:
+        assert ident.isascii() and not any(c in ident for c in " %#\"'<>")
+    hrefs = [a["href"] for tag, a in page.tags if tag == "a" and "href" in a]
+    fragments = {unquote(h[1:]) for h in hrefs if h.startswith("#student-")}
+    assert fragments == ids
+    spaced = next(p.stem for p in (out / "feedback").glob("*.json")
+                  if json.loads(p.read_text())["student"] == SPACED_NAME)
+    assert anchor(spaced) in ids and anchor(spaced) != anchor(spaced.replace(" ", "_"))
 
 
 def test_student_text_is_shown_as_text_never_obeyed(batch):

@@ -228,7 +228,7 @@ def _chosen_check(specs, args) -> str | None:
         close = difflib.get_close_matches(args.check, names, n=1)
         raise GradewiseError(
             f"exercise {spec.number} ({spec.slug}) has no check {args.check!r}"
-            + (f"; did you mean {close[0]!r}?" if close else "") + " Its checks: "
+            + (f"; did you mean {close[0]!r}?" if close else ".") + " Its checks: "
             + ", ".join(map(repr, names)))
     return args.check
 
@@ -850,6 +850,9 @@ def cmd_report(args) -> int:
     from .writers import LOCK_NAME, PRIVATE, find
 
     folder, writer = args.dir, find("class", "html")
+    if not folder.is_dir():
+        raise GradewiseError(f"{folder}: no such folder: give the --out folder of `grade "
+                             "batch`")
     if not (folder / "summary.json").is_file():
         raise GradewiseError(f"{folder}: no summary.json in it, so it is not the output folder "
                              f"of a batch: grade the class first (`grade batch SUBS/ --out "
@@ -873,11 +876,16 @@ def cmd_report(args) -> int:
             raise GradewiseError(f"{path}: cannot be written ({exc.strerror})") from None
     finally:
         lock.release()
+    from .htmlreport import unfinished
+
+    incomplete = unfinished({"graded": len(results.students), "students": results.submissions})
     if args.json:
-        _print_json({"report": str(path), "students": len(results.students)})
+        _print_json({"report": str(path), "students": len(results.students),
+                     "found": results.submissions, "incomplete": bool(incomplete)})
     else:
         _console(args).print(f"Wrote {path}: {len(results.students)} students, "
-                             f"{len(results.exercises)} exercise(s). Open it in a browser.",
+                             f"{len(results.exercises)} exercise(s). Open it in a browser."
+                             + (f" Incomplete: {incomplete}" if incomplete else ""),
                              markup=False, highlight=False)
     return EXIT_OK
 

@@ -34,6 +34,25 @@ def feedback_markdown(student: StudentResults, title: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def ungraded_text(r: ExerciseResult) -> str:
+    """Why `r` has no checks run, in one line: `Not submitted: no ex03_jacobians.py or .ipynb
+    in ada/`, or `Not graded: <the error>` (a reason that says "not submitted" itself is not
+    said twice)."""
+    error = r.error or ""
+    if error.lower().startswith(NOT_SUBMITTED):
+        error = error[len(NOT_SUBMITTED):].lstrip(" :")
+    return f"{'Not graded' if r.submitted else 'Not submitted'}: {error}"
+
+
+NOT_SUBMITTED = "not submitted"
+
+
+def hint_command(number: int, hint: int) -> str:
+    """The command that shows hint `hint` of exercise `number` (`grade hint N` alone shows
+    the next one, not this one)."""
+    return f"grade hint {number} {hint}"
+
+
 def _exercise(r: ExerciseResult) -> list[str]:
     lines = [f"## Exercise {r.exercise} · {r.slug} — {r.title} ({r.score:g} / {r.max_score:g})",
              ""]
@@ -43,7 +62,8 @@ def _exercise(r: ExerciseResult) -> list[str]:
     if r.notes:
         lines.append("")
     if r.error:
-        lines += [f"**Not graded:** {_md(r.error)}", ""]
+        label, _, reason = ungraded_text(r).partition(": ")
+        lines += [f"**{label}:** {_md(reason)}", ""]
         lines += [f"- your {line_label(place)}: {_code(code)}" for place, code in r.error_lines]
         return lines
     if r.defines_none:
@@ -75,7 +95,7 @@ def _group(r: ExerciseResult, group) -> list[str]:
     tag = f"**[{first.diagnosis}]** " if first.diagnosis else ""
     text = f"{tag}{_md(first.message)}"
     if first.hint:
-        text += f" (see hint {first.hint}: `grade hint {r.exercise} {first.hint}`)"
+        text += f" (see hint {first.hint}: `{hint_command(r.exercise, first.hint)}`)"
     if len(group) == 1:
         lines[-1] += f" — {text}"
     else:

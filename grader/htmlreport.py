@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from .feedback import hint_command, ungraded_text
 from .gradebook import class_summary
 from .reader import line_label
 from .results import ClassResults, ExerciseResult, StudentResults
@@ -38,18 +39,20 @@ def report_html(results: ClassResults) -> str:
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     summary = class_summary(results)
+    students = [_student(results, key) for key in sorted(results.students, key=results.file_name)]
+    table = _table(results, students)
     environment = Environment(loader=PackageLoader("grader", "templates"),
                               autoescape=select_autoescape(default=True,
                                                            default_for_string=True),
                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     environment.filters["anchor"] = anchor
+    environment.filters["code_spans"] = code_spans
     return environment.get_template("report.html.j2").render(
         summary=summary, exercises=[_exercise(results, ex) for ex in summary["exercises"]],
         clusters=[{**c, "students": [{"name": visible(s["name"], False), "file": s["file"]}
                                      for s in c["students"]]}
                   for c in summary["clusters"]],
-        students=[_student(results, key) for key in sorted(results.students,
-                                                           key=results.file_name)],
+        students=students, table=table, mean=_mean_total(table), unfinished=unfinished(summary),
         numbers=[ex.number for ex in results.exercises],
         unmatched=[{"path": visible(u["path"], False), "reason": visible(u["reason"], False)}
                    for u in summary["unmatched"]])
@@ -66,6 +69,53 @@ def anchor(file_name: str) -> str:
 
     encoded = quote(file_name, safe="-.~").replace("_", "%5F")  # quote keeps `_` as it is
     return "student-" + encoded.replace("%", "_")
+
+
+def unfinished(summary: dict) -> str:
+    """What to say of a batch that graded fewer students than it found ("": it graded them
+    all): `grade batch` was interrupted, `--resume` finishes it."""
+    if summary["graded"] >= summary["students"]:
+        return ""
+    return (f"{summary['graded']} of {summary['students']} students graded: the batch did not "
+            "finish; `grade batch SUBS --out DIR --resume` (with the same SUBS and DIR) "
+            "finishes it.")
+
+
+def _table(results: ClassResults, students: list[dict]) -> list[dict]:
+    """The rows of the students' table: every student graded and, with a roster, every
+    roster student with no submission (0 everywhere, no feedback to link); `note` says
+    "not submitted" or "not on the roster", as gradebook.csv's `note` does."""
+    if results.roster is None:
+        return students
+    from .roster import join
+
+    joined = join(results.roster, results)
+    extra = {name for name, _ in joined.extra}
+    rows = [{**s, "note": "not on the roster" if s["student"] in extra else ""}
+            for s in students]
+    points = sum(ex.points for ex in results.exercises)
+    for student in joined.not_submitted:
+        rows.append({"name": visible(student.name or student.student, False), "file": None,
+                     "score": 0.0, "max_score": points,
+                     "scores": [0.0] * len(results.exercises), "note": "not submitted"})
+    return rows
+
+
+def _mean_total(table: list[dict]) -> float | None:
+    """The mean total of the table's rows: a roster student with no submission counts as 0,
+    as in gradebook.csv."""
+    return sum(row["score"] for row in table) / len(table) if table else None
+
+
+def code_spans(text: str):
+    """`text` as markup: escaped whole first, then each `code` span (backticks, on one
+    line) made a <code> element. Only the <code> tags are markup: what was between the
+    backticks is the escaped text, so nothing a student wrote becomes an element."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    return Markup(re.sub(r"`([^`\n]+)`", r"<code>\1</code>", str(escape(text))))
 
 
 # -- per exercise ---------------------------------------------------------------------------
@@ -130,7 +180,8 @@ def _most_common(counts: Counter) -> list[tuple[str, int]]:
 def _student(results: ClassResults, key: str) -> dict:
     student: StudentResults = results.students[key]
     scores = {r.exercise: r for r in student.results}
-    return {"name": visible(student.student, False), "file": results.file_name(key),
+    return {"name": visible(student.student, False), "student": student.student,
+            "file": results.file_name(key),
             "score": student.score, "max_score": student.max_score,
             "scores": [scores[ex.number].score if ex.number in scores else None
                        for ex in results.exercises],
@@ -146,7 +197,7 @@ def _feedback(r: ExerciseResult) -> dict:
     shown = "\n".join(output.splitlines()[-SHOWN_OUTPUT_LINES:])[-SHOWN_OUTPUT_CHARACTERS:]
     return {"number": r.exercise, "slug": r.slug, "title": r.title, "score": r.score,
             "max_score": r.max_score, "submitted": r.submitted,
-            "file": visible(r.file, False), "error": r.error and visible(r.error, False),
+            "file": visible(r.file, False), "error": r.error and visible(ungraded_text(r), False),
             "error_lines": [f"{line_label(place)}: {visible(code, False)}"
                             for place, code in r.error_lines],
             "notes": [visible(note, False) for note in r.notes],
@@ -155,6 +206,7 @@ def _feedback(r: ExerciseResult) -> dict:
             "checks": [{"name": c.name, "passed": c.passed, "score": c.score,
                         "max_score": c.max_score, "diagnosis": c.diagnosis,
                         "message": visible(c.message, False), "hint": c.hint,
+                        "hint_command": c.hint and hint_command(r.exercise, c.hint),
                         "failed_cases": len(c.failed_cases), "total_cases": c.total_cases,
                         "trace": [f"{line_label(place)} in {visible(function, False)}: "
                                   f"{visible(code.strip(), False)}"

@@ -125,6 +125,8 @@ def test_grade_exercise_check_names_the_checks_when_it_does_not_know_one(tmp_pat
     assert done.returncode == 1
     assert "no check 'softmax of a vectr'; did you mean 'softmax of a vector'?" in done.stderr
     assert all(repr(c.name) in done.stderr for c in EX1.checks)
+    done = grade("exercise", "1", "--check", "nonexistent", "--file", str(tmp_path / "none.py"))
+    assert done.returncode == 1 and "has no check 'nonexistent'. Its checks: " in done.stderr
     done = grade("exercise", "all", "--check", "softmax of a vector")
     assert done.returncode == 1 and "not 'all'" in done.stderr
 

@@ -188,3 +188,58 @@ def test_an_lms_gradebook_without_a_roster_or_identifiers_is_refused(batch, tmp_
 def test_scores_are_written_as_plain_decimals():
     assert [number(x) for x in (0.0, 10.0, 7.5, 1 / 3, 1e-5, 2.00004, -0.0)] == \
         ["0", "10", "7.5", "0.3333", "0", "2", "0"]
+
+
+# -- the roster in report.html; a student's feedback on what they did not submit --------------
+
+def test_the_report_lists_every_roster_student_and_flags_those_not_on_it(batch, tmp_path):
+    import shutil
+    from html.parser import HTMLParser
+
+    root, out, _ = batch
+    copy = tmp_path / "grades"
+    shutil.copytree(out, copy)
+    done = grade("report", str(copy))
+    assert done.returncode == 0, done.stderr
+
+    class Rows(HTMLParser):  # the cells of the students' table, row by row
+        def __init__(self):
+            super().__init__()
+            self.rows, self.inside = [], False
+
+        def handle_starttag(self, tag, attrs):
+            self.inside |= tag == "table" and ("class", "gradebook") in attrs
+            if self.inside and tag == "tr":
+                self.rows.append([])
+            if self.inside and tag in ("td", "th"):
+                self.rows[-1].append("")
+
+        def handle_endtag(self, tag):
+            self.inside &= tag != "table"
+
+        def handle_data(self, data):
+            if self.inside and self.rows and self.rows[-1]:
+                self.rows[-1][-1] += data
+
+    html = (copy / "report.html").read_text(encoding="utf-8")
+    table = Rows()
+    table.feed(html)
+    rows = {unicodedata.normalize("NFC", r[0]): [c.strip() for c in r] for r in table.rows[1:]}
+    assert set(rows) == {"ada", "ben", "Çelik Ayşe 李", "zoë", "zed"}
+    assert rows["Çelik Ayşe 李"][1:] == ["0", "0", "0/" + f"{EX1.points + EX2.points:g}",
+                                        "not submitted"]
+    assert rows["zed"][-1] == "not on the roster" and rows["ada"][-1] == ""
+    totals = [float(r[-2].split("/")[0]) for r in rows.values()]
+    mean = sum(totals) / len(totals)  # every row of gradebook.csv, cy's 0 included
+    assert f"mean total {mean:.2f} of" in html
+    assert "counts as 0" in html
+
+
+def test_what_was_not_submitted_is_said_once_in_every_writer(batch):
+    root, out, _ = batch
+    ada = next(p for p in (out / "feedback").glob("*.md") if p.stem == "ada").read_text()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    said = f"Not submitted:** no {EX2.stem}.py or .ipynb in ada/"
+    assert said in ada and "not submitted" not in ada.lower().replace("not submitted:**", "")
+    assert f"Not submitted: no {EX2.stem}.py or .ipynb in ada/" in html
+    assert "submitted: not submitted" not in html.lower()

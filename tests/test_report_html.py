@@ -230,7 +230,22 @@ def test_grade_report_makes_the_same_page_again_from_the_folder(batch, tmp_path)
     assert (copy / "report.html").stat().st_mode & 0o077 == 0  # the instructor's alone
 
 
+def test_grade_report_of_an_interrupted_batch_says_it_is_incomplete(batch, tmp_path):
+    out, _ = batch
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    next((copy / "feedback").glob("ada.json")).unlink()  # as if the batch stopped before ada
+    done = run_cli("report", str(copy))
+    assert done.returncode == 0, done.stderr
+    assert "Incomplete: 7 of 8 students graded: the batch did not finish" in done.stdout
+    assert "--resume" in done.stdout
+    assert "7 of 8 students graded: the batch did not finish" in \
+        (copy / "report.html").read_text(encoding="utf-8")
+
+
 def test_grade_report_on_a_folder_that_is_no_batch_says_what_to_do(tmp_path):
+    done = run_cli("report", str(tmp_path / "nonexistent"))
+    assert done.returncode == 1 and "nonexistent: no such folder" in done.stderr
     done = run_cli("report", str(tmp_path))
     assert done.returncode == 1
     assert done.stderr.startswith("Error:") and "grade batch" in done.stderr

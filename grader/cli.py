@@ -39,10 +39,18 @@ def run() -> None:
     os._exit(code)
 
 
+def _output_options() -> argparse.ArgumentParser:
+    """--json and --no-color: every command has them (a command that grades nothing and
+    reads no workspace, such as `grade export`, has only them)."""
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("--json", action="store_true", help="print machine-readable JSON only")
+    output.add_argument("--no-color", action="store_true",
+                        help="no colours (NO_COLOR is honoured too)")
+    return output
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print machine-readable JSON only")
-    common.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR is honoured too)")
+    common = argparse.ArgumentParser(add_help=False, parents=[_output_options()])
     common.add_argument("--seed", type=int, default=None,
                         help="seed of the random cases (default 0; in a student release, the "
                              "seeds it has keys for)")
@@ -747,7 +755,7 @@ EXPORT_FORMATS = ("canvas", "moodle", "csv")  #: class writers of an LMS gradebo
 
 
 def _register_export(sub, common):
-    p = sub.add_parser("export", parents=[common],
+    p = sub.add_parser("export", parents=[_output_options()],
                        help="instructor: a batch's gradebook for Canvas, Moodle, or as CSV")
     p.add_argument("dir", type=Path, metavar="DIR", help="the --out folder of `grade batch`")
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS,
@@ -756,6 +764,9 @@ def _register_export(sub, common):
     _add_roster(p)
     p.add_argument("--out", metavar="FILE",
                    help="the file to write (default DIR/gradebook-FORMAT.csv; - for stdout)")
+    p.add_argument("--exercises", metavar="LIST",
+                   help="a column for each of these exercises the batch graded, e.g. 1,3-5 "
+                        "(default: canvas and moodle, those someone submitted; csv, all)")
     p.set_defaults(handler=cmd_export)
 
 
@@ -764,7 +775,7 @@ def cmd_export(args) -> int:
     from .lms import export
     from .writers import PRIVATE
 
-    made = export(args.dir, args.format, args.roster)
+    made = export(args.dir, args.format, args.roster, args.exercises)
     out = args.out or str(args.dir / f"gradebook-{args.format}.csv")
     if out == "-":  # the file on stdout, what to know about it on stderr
         sys.stdout.write(made.text)
@@ -773,7 +784,8 @@ def cmd_export(args) -> int:
     if args.json and out != "-":
         _print_json({"out": out, "format": args.format, "rows": made.rows,
                      "roster": made.roster or None, "not_submitted": made.not_submitted,
-                     "not_on_roster": made.not_on_roster})
+                     "not_on_roster": made.not_on_roster, "exercises": made.exercises,
+                     "left_out": made.left_out})
         return EXIT_OK
     from .safetext import visible
 
@@ -782,8 +794,17 @@ def cmd_export(args) -> int:
 
     console = _console(args, stderr=out == "-")
     written = "Written to stdout" if out == "-" else f"Wrote {out}"
-    console.print(f"{written}: {made.rows} students" + (
-        f" of the roster {made.roster}." if made.roster else "."), markup=False, soft_wrap=True)
+    counted = f"{made.rows} students"
+    if made.roster:
+        extra = made.rows - made.on_roster
+        counted = (f"{made.on_roster} students of the roster {made.roster}"
+                   + (f" and {extra} not on it" if extra else ""))
+    console.print(f"{written}: {counted}, exercise(s) "
+                  f"{', '.join(map(str, made.exercises))}.", markup=False, soft_wrap=True)
+    if made.left_out:
+        console.print(f"Left out exercise(s) {', '.join(map(str, made.left_out))}: nobody "
+                      "submitted them (--exercises LIST chooses the columns).", markup=False,
+                      soft_wrap=True)
     if made.not_submitted:
         console.print(f"{len(made.not_submitted)} on the roster with no submission score 0: "
                       f"{names(made.not_submitted)}.", markup=False, style="yellow",
@@ -796,7 +817,7 @@ def cmd_export(args) -> int:
 
 
 def _register_classroom(sub, common):
-    p = sub.add_parser("classroom", parents=[common],
+    p = sub.add_parser("classroom", parents=[_output_options()],
                        help="instructor: the GitHub Classroom autograding workflow, one test "
                             "per check")
     p.add_argument("--out", type=Path, default=Path(".github/workflows/classroom.yml"),
@@ -838,7 +859,7 @@ COMMANDS += [_register_batch, _register_gradescope, _register_release, _register
 # -- grade report (instructors) ------------------------------------------------------------------
 
 def _register_report(sub, common):
-    p = sub.add_parser("report", parents=[common],
+    p = sub.add_parser("report", parents=[_output_options()],
                        help="instructor: make DIR/report.html again from a batch's output folder")
     p.add_argument("dir", type=Path, metavar="DIR", help="the --out folder of `grade batch`")
     p.set_defaults(handler=cmd_report)

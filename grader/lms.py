@@ -3,8 +3,10 @@ class writers of `grader.writers`, and `grade export DIR --format canvas|moodle|
 
 Both are CSV files (RFC 4180: UTF-8, fields with a comma or a quote in double quotes, CRLF
 line ends) with one row per student of the class's roster (`grader.roster`), in its order,
-and one column per exercise, named as in gradebook.csv (`ex01_softmax`, …): an exercise
-nobody gave a file for, or a roster student with no submission at all, scores 0. Scores are
+and one column per exercise the batch graded, named as in gradebook.csv (`ex01_softmax`, …):
+an exercise a student gave no file for, or a roster student with no submission at all, scores
+0 (`grade export` leaves out the exercises nobody submitted, unless `--exercises` names them:
+each column the LMS does not know becomes a new assignment). Scores are
 plain decimal numbers with a point (`7.5`, at most 4 decimals, never `1e-05`). Every text
 cell is written through `safetext.csv_cell`: a name cannot become a spreadsheet formula.
 No total: each LMS computes its own.
@@ -43,6 +45,8 @@ MOODLE_COLUMNS = ("Name", "ID number", "Email address", "Username")
 #: the roster's column for each of Moodle's identifying columns
 MOODLE_IDENTIFIERS = {"ID number": "id", "Email address": "email", "Username": "login"}
 DECIMALS = 4
+MOODLE_CHOICES = ("`id` (Moodle's ID number), `email` (email address) or `login` "
+                  "(username)")
 
 
 def canvas_csv(results) -> str:
@@ -103,13 +107,21 @@ class Export:
     not_submitted: list[str] = field(default_factory=list)
     not_on_roster: list[str] = field(default_factory=list)
     roster: str = ""  #: the roster file used ("" without one)
+    on_roster: int = 0  #: rows of roster students (the others: graded, not on the roster)
+    exercises: list[int] = field(default_factory=list)  #: the exercises written, by number
+    left_out: list[int] = field(default_factory=list)  #: graded, but nobody submitted them
 
 
-def export(folder: Path, fmt: str, roster: Path | None = None) -> Export:
+def export(folder: Path, fmt: str, roster: Path | None = None,
+           exercises: str | None = None) -> Export:
     """The gradebook of the batch folder `folder` in format `fmt` (`canvas`, `moodle`, or
-    `csv`: gradebook.csv's), with the roster `roster` instead of the folder's own when given.
+    `csv`: gradebook.csv's), with the roster `roster` instead of the folder's own when given,
+    and a column per exercise of `exercises` (`1,3-5`, among those the batch graded; None:
+    for Canvas and Moodle, those the batch graded that someone submitted, as each column
+    an LMS does not know becomes a new assignment; for csv, all the batch graded).
     Raises GradewiseError when `folder` is not a batch's output, a roster cannot be read,
-    or the LMS could not match every roster student (`check`)."""
+    `exercises` names one the batch did not grade, or the LMS could not match every roster
+    student (`check`)."""
     from .results import ClassResults
     from .roster import join, read_roster
     from .writers import find
@@ -123,13 +135,36 @@ def export(folder: Path, fmt: str, roster: Path | None = None) -> Export:
     if roster is not None:
         results.roster = read_roster(roster)
     check(results, fmt)
+    graded = [e.number for e in results.exercises]
+    results.exercises = _chosen(results, folder, exercises, fmt)
+    written = [e.number for e in results.exercises]
+    left_out = [n for n in graded if n not in written] if exercises is None else []
     text = find("class", fmt).render(results)
     if results.roster is None:
-        return Export(text, len(results.students))
+        return Export(text, len(results.students), exercises=written, left_out=left_out)
     joined = join(results.roster, results)
     return Export(text, len(joined.rows) + (len(joined.extra) if fmt == "csv" else 0),
                   [s.student for s in joined.not_submitted], [n for n, _ in joined.extra],
-                  results.roster.source)
+                  results.roster.source, len(joined.rows), written, left_out)
+
+
+def _chosen(results, folder: Path, exercises: str | None, fmt: str) -> list:
+    """The ExerciseInfos of `results` to write (`export`'s `exercises`)."""
+    from .batch import parse_exercises
+
+    if exercises is not None:
+        try:
+            return parse_exercises(exercises, results.exercises)
+        except GradewiseError:
+            graded = ", ".join(str(e.number) for e in results.exercises)
+            raise GradewiseError(f"--exercises {exercises}: the batch in {folder} graded "
+                                 f"exercise(s) {graded}: choose among them, e.g. 1,3-5") \
+                from None
+    if fmt == "csv":
+        return results.exercises
+    submitted = {r.exercise for s in results.students.values() for r in s.results
+                 if r.submitted}
+    return [e for e in results.exercises if e.number in submitted] or results.exercises
 
 
 def check(results, fmt: str) -> None:
@@ -153,13 +188,19 @@ def check(results, fmt: str) -> None:
                                  "has no id, login or name: Canvas could not find them. Fill "
                                  "in their id (their SIS User ID)")
         return
-    gaps = {label: [s for s in roster.students if not getattr(s, column)]
-            for label, column in MOODLE_IDENTIFIERS.items()}
-    label, missing = min(gaps.items(), key=lambda item: len(item[1]))
-    if missing:
-        listed = ", ".join(f"{s.student!r} (line {s.line})" for s in missing[:5])
+    gaps = {column: [s for s in roster.students if not getattr(s, column)]
+            for column in MOODLE_IDENTIFIERS.values()}
+    column, missing = min(gaps.items(), key=lambda item: len(item[1]))
+    if not missing:
+        return
+    said = (f"{roster.source}: Moodle finds each student by one column chosen at import: "
+            f"{MOODLE_CHOICES}; it skips a row where that column is empty")
+    if len(missing) == len(roster.students):  # no such column, or an empty one
         raise GradewiseError(
-            f"{roster.source}: Moodle finds each student by one column chosen at import (ID "
-            f"number, email address or username), and skips a row where it is empty: no "
-            f"roster column is filled for every student (the fullest, `{MOODLE_IDENTIFIERS[label]}`, "
-            f"is empty for {listed}{', …' if len(missing) > 5 else ''}). Fill it in")
+            f"{said}, and the roster has none of them filled in. Add a column `id`, `email` "
+            f"or `login` to its header, filled in for every student (e.g. "
+            f"student,name,id with their ID numbers in Moodle)")
+    listed = ", ".join(f"{s.student!r} (line {s.line})" for s in missing[:5])
+    raise GradewiseError(
+        f"{said}, and none of them is filled in for every student: the fullest, `{column}`, "
+        f"is empty for {listed}{', …' if len(missing) > 5 else ''}. Fill in their `{column}`")

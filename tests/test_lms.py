@@ -243,3 +243,46 @@ def test_what_was_not_submitted_is_said_once_in_every_writer(batch):
     assert said in ada and "not submitted" not in ada.lower().replace("not submitted:**", "")
     assert f"Not submitted: no {EX2.stem}.py or .ipynb in ada/" in html
     assert "submitted: not submitted" not in html.lower()
+
+
+# -- which exercises an LMS file has; what the command counts; Moodle's identifying column ----
+
+def test_an_lms_file_leaves_out_the_exercises_nobody_submitted(batch, tmp_path):
+    root, _, _ = batch
+    out = tmp_path / "grades"  # exercise 3 graded, nobody submitted it
+    done = grade("batch", str(root / "subs"), "--out", str(out), "--exercises", "1-3",
+                 "--roster", str(root / "roster.csv"))
+    assert done.returncode == 0, done.stderr
+    ex3 = COURSE.find("3").stem
+    done = grade("export", str(out), "--format", "canvas")
+    assert done.returncode == 0, done.stderr
+    assert parse((out / "gradebook-canvas.csv").read_bytes().decode())[0][5:] == STEMS
+    assert "Left out exercise(s) 3: nobody submitted them" in done.stdout
+    done = grade("export", str(out), "--format", "moodle", "--exercises", "1,3")
+    assert done.returncode == 0, done.stderr
+    assert parse((out / "gradebook-moodle.csv").read_bytes().decode())[0][4:] == [EX1.stem, ex3]
+    done = grade("export", str(out), "--format", "canvas", "--exercises", "4")
+    assert done.returncode == 1 and "graded exercise(s) 1, 2, 3" in done.stderr
+    assert "export" in grade("export", "--help").stdout
+    assert "--seed" not in grade("export", "--help").stdout
+
+
+def test_export_counts_the_roster_and_those_not_on_it_apart(batch):
+    root, out, _ = batch
+    done = grade("export", str(out), "--format", "csv", "--out", "-")
+    assert done.returncode == 0, done.stderr
+    assert f"Written to stdout: 4 students of the roster {out / ROSTER_FILE} and 1 not on " \
+           "it" in done.stderr
+    done = grade("export", str(out), "--format", "canvas", "--out", "-")
+    assert f"Written to stdout: 4 students of the roster {out / ROSTER_FILE}," in done.stderr
+
+
+def test_moodle_without_an_identifying_column_says_which_columns_it_can_use(batch, tmp_path):
+    root, out, _ = batch
+    names = tmp_path / "names.csv"
+    names.write_text("student,name\nada,Ada\nben,Ben\n", encoding="utf-8")
+    done = grade("export", str(out), "--format", "moodle", "--roster", str(names))
+    assert done.returncode == 1
+    assert "the roster has none of them filled in" in done.stderr
+    assert all(f"`{c}`" in done.stderr for c in ("id", "email", "login"))
+    assert "fullest" not in done.stderr and "(line 2)" not in done.stderr

@@ -564,6 +564,7 @@ def cmd_batch(args) -> int:
     options = BatchOptions(jobs=args.jobs, seed=course.seed(args.seed), timeout=_timeout(args),
                            resume=args.resume, roster=_roster(args))
     console = _console(args, stderr=args.json)  # --json: stdout holds the JSON alone
+    console.on_broken_pipe = _broken_pipe  # rich's own exits 1: the batch must go on
     # SIGTERM (a closed session, `kill`) ends the batch as Ctrl-C does: saying what is saved
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
@@ -578,10 +579,37 @@ def cmd_batch(args) -> int:
                       f"{args.out}.", markup=False, highlight=False)
         return 130
     if args.json:
-        print(find("class", "json").render(results))
+        _unless_closed(sys.stdout, lambda: print(find("class", "json").render(results),
+                                                 flush=True))
     else:
-        console.print(find("class", "terminal").render(results, out=args.out))
+        _unless_closed(console.file,
+                       lambda: console.print(find("class", "terminal").render(results,
+                                                                             out=args.out)))
     return EXIT_OK
+
+
+def _unless_closed(stream, write) -> bool:
+    """Call `write()`, which writes to `stream`; False when the stream's reader has gone
+    (`grade batch … | head -1`: BrokenPipeError). The stream is then sent to /dev/null for
+    the rest of the run (Python's advice for SIGPIPE, "Note on SIGPIPE" in the `signal`
+    docs), so that whatever prints later, the flush at exit included, cannot fail: the
+    batch goes on grading and writing its files, and ends with its usual exit status."""
+    try:
+        write()
+        stream.flush()
+        return True
+    except BrokenPipeError:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        except (OSError, ValueError):
+            pass
+        return False
+
+
+def _broken_pipe() -> None:
+    """A rich Console's `on_broken_pipe` that lets `_unless_closed` decide (rich's own
+    sends stdout to /dev/null and exits 1)."""
+    raise BrokenPipeError("the output's reader has gone")
 
 
 class _BatchProgress:
@@ -595,15 +623,22 @@ class _BatchProgress:
         self.begun = False
         self.bar = self.task = None
         self.shown = 0  #: students whose line is printed (no bar)
+        self.closed = False  #: the output's reader has gone: show nothing more
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         if self.bar is not None:
-            self.bar.stop()
+            _unless_closed(self.console.file, self.bar.stop)
 
     def update(self, status) -> None:
+        """Show `status`; once the output is closed (a pipe's reader gone), nothing more."""
+        if not self.closed and not _unless_closed(self.console.file,
+                                                  lambda: self._show(status)):
+            self.closed, self.bar = True, None
+
+    def _show(self, status) -> None:
         import time
 
         if not self.begun:  # the first call: before grading

@@ -105,7 +105,7 @@ def test_feedback_markdown_is_readable(graded):
     assert text.startswith("# Feedback for ben")
     assert f"[{MISTAKE.id}]" in text and "✗" in text and "✓" in text
     assert "symbolic link" in text  # why ex02_cross_entropy.py was not graded
-    assert "not submitted" in (out / "feedback" / "fay.md").read_text()
+    assert "**Not submitted:** no ex02" in (out / "feedback" / "fay.md").read_text()
 
 
 def test_summary_has_means_histograms_pass_rates_and_unmatched_files(graded):

@@ -15,6 +15,7 @@ SHOWN_OUTPUT_LINES = 10  #: the last lines of what the student's code printed
 SHOWN_TRACE_LINES = 2  #: the student's own lines of a failing call, innermost last
 
 _md, _code = markdown_inline, markdown_code  # what a student wrote, shown, never obeyed
+NOT_SUBMITTED = "not submitted"  #: how a batch's reason for a missing file begins
 
 
 def feedback_markdown(student: StudentResults, title: str | None = None) -> str:
@@ -42,9 +43,6 @@ def ungraded_text(r: ExerciseResult) -> str:
     if error.lower().startswith(NOT_SUBMITTED):
         error = error[len(NOT_SUBMITTED):].lstrip(" :")
     return f"{'Not graded' if r.submitted else 'Not submitted'}: {error}"
-
-
-NOT_SUBMITTED = "not submitted"
 
 
 def hint_command(number: int, hint: int) -> str:

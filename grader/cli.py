@@ -360,8 +360,9 @@ def cmd_notebook(args) -> int:
         else:
             console.print(f"Wrote {path}" + (f" (your old one is in {saved})" if saved else ""))
     check = f"check({specs[0].number})" if len(specs) == 1 else "check(N)"
-    console.print(f"Open it in Jupyter (`jupyter lab {written[0][0]}`): fill in the functions, "
-                  f"then run the last cell, `{check}`.")
+    console.print(f"Open it in Jupyter (`jupyter lab {written[0][0]}`; no Jupyter yet? "
+                  f"`pip install jupyterlab` where gradewise is installed): fill in the "
+                  f"functions, then run the last cell, `{check}`.")
     return EXIT_OK
 
 

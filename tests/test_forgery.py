@@ -691,6 +691,52 @@ def scale(x, k):
         assert checks(result)["total"].passed, act
 
 
+def test_a_sandbox_that_forged_a_malformed_answer_runs_no_other_call(grader, spec):
+    """`scale`'s last call forges a malformed answer (lists 300 deep) and goes on running:
+    it takes `total`'s request, acknowledges it as the harness would, and writes a second
+    answer of its own. The parent finds the forgery while `total`'s call is sent: that call
+    is withdrawn before anything more is read, and made in a fresh sandbox."""
+    source = KIT + GOOD_TOTAL + '''
+import json
+def scale(x, k):
+    if os.environ.get("SEEN"):
+        mine = harness()["request"]["nonce"]
+        forge(status="ok", output=json.loads("[" * 300 + "]" * 300))
+        channel = harness()["channel"]
+        following = channel.receive()[0]["nonce"]
+        channel.acknowledge(following)
+        channel.send({"kind": "answer", "nonce": mine, "status": "ok", "output": None})
+        time.sleep(2)
+    os.environ["SEEN"] = "1"
+    return x * k
+'''
+    result, seconds = grade(grader, spec, source)
+    assert checks(result)["total"].passed, checks(result)["total"].message
+    assert checks(result)["scale"].diagnosis == "misbehaved"
+    assert_nothing_left(grader)
+
+
+def test_a_second_answer_written_before_the_next_call_began_costs_only_its_own(grader, spec):
+    """`scale`'s last call forges a well-formed answer, then returns a big one a moment
+    later: the harness writes that second answer before it takes `total`'s request, so it
+    is `scale`'s alone, however late the parent reads it (the acknowledgement says how much
+    the harness had written on the channel when `total` began)."""
+    source = KIT + GOOD_TOTAL + '''
+def scale(x, k):
+    if os.environ.get("SEEN"):
+        forge(status="ok", output=1.0)
+        time.sleep(0.3)
+        return [[]] * 90000
+    os.environ["SEEN"] = "1"
+    return x * k
+'''
+    for _ in range(3):
+        result, _ = grade(grader, spec, source)
+        assert checks(result)["total"].passed, checks(result)["total"].message
+        assert checks(result)["scale"].diagnosis == "misbehaved"
+    assert_nothing_left(grader)
+
+
 def test_an_entry_replaced_by_an_object_at_the_same_address_is_seen(course):
     """Exercise 6: `sgd_step` replaces each array of `params` by a new one that Python put
     at the address of the old one (same id)."""

@@ -39,13 +39,16 @@ class FrameReader:
         self._buffer = bytearray()
         self._sizes: tuple[int, int] | None = None
         self.broken: str | None = None  #: what was wrong, once something was
+        self.fed = 0  #: bytes fed so far, from the first byte of the channel
 
     def feed(self, data: bytes) -> tuple[list, str | None]:
-        """The frames completed by `data`, and what was wrong with the bytes after them
-        (None if nothing): after a bad byte the reader takes nothing more."""
+        """The frames completed by `data`, each as (header, blobs, end: the offset on the
+        channel of the byte after it), and what was wrong with the bytes after them (None if
+        nothing): after a bad byte the reader takes nothing more."""
         if self.broken:
             return [], self.broken
         self._buffer += data
+        self.fed += len(data)
         frames = []
         try:
             while (frame := self._next()) is not None:
@@ -76,9 +79,10 @@ class FrameReader:
         finally:
             blob_view.release()
             view.release()
+        offset = self.fed - len(self._buffer) + end
         del self._buffer[:end]
         self._sizes = None
-        return frame
+        return (*frame, offset)
 
 
 def _parse(body: bytes, blob_bytes) -> tuple[dict, list]:

@@ -86,6 +86,7 @@ class _Channel:
         self.fd, self.acks = fd, acks
         self.identity = _identity(fd), _identity(acks)
         self.sock = socket.socket(fileno=fd)
+        self.sent = 0  #: bytes written on the channel so far (the parent counts what it reads)
 
     def _check(self):
         if (_identity(self.fd), _identity(self.acks)) != self.identity:
@@ -93,10 +94,12 @@ class _Channel:
 
     def acknowledge(self, nonce) -> None:
         """Tell the parent, where it reads only when it must, that a call begins: unlike a
-        frame, this neither wakes it nor can be taken back."""
+        frame, this neither wakes it nor can be taken back. The line also says how many bytes
+        were written on the channel before the call began: what the parent reads within them
+        was written before, and is not that call's doing, however late it is read."""
         self._check()
         try:
-            os.write(self.acks, f"{nonce}\n".encode()[:64])
+            os.write(self.acks, f"{nonce} {self.sent}\n".encode()[:64])
         except OSError:
             os._exit(EXIT_LOST_CHANNEL)
 
@@ -110,6 +113,7 @@ class _Channel:
             self.sock.sendall(data)
         except OSError:
             os._exit(EXIT_LOST_CHANNEL)
+        self.sent += len(data)
 
     def receive(self):
         self._check()

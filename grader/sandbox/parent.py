@@ -19,7 +19,9 @@ pairs and nothing else: the channel and the acknowledgements. The parent sends t
 when it sends, and kills the sandbox when the call's time is up (a call's own alarm in the
 student process usually ends it first). The student process writes the nonce on the
 acknowledgements before any of the call's code runs (read by the parent only when it must know
-whether a call had begun), then answers on the channel. The parent accepts exactly one answer
+whether a call had begun), with the number of bytes it had written on the channel until then
+(so that a frame read late but written before the call began is not charged to it), then
+answers on the channel. The parent accepts exactly one answer
 frame, carrying that nonce, for the request it is waiting on. Any other frame — a second
 answer, an answer to an earlier call, bytes that are not a frame, a frame beyond the bounds —
 is the submission's misbehaviour: the call it belongs to scores 0 with a message, the sandbox
@@ -46,6 +48,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -75,6 +78,8 @@ OUTPUT_CHUNK = 65536  #: bytes read from the student's output per turn
 MAX_STRAY = 16  #: stray frames remembered per sandbox (their nonces, not the frames)
 ITEM_BYTES = 64  #: what one decoded JSON value may cost the parent, charged to the budget
 CHANNEL_CHUNK = 2 ** 20  #: bytes read from the channel per turn
+ACK_LINE_BYTES = 64  #: an acknowledgement's line ("nonce offset"); longer ones are the student's
+_ACK = re.compile(rb"([0-9a-f]{16}) ([0-9]{1,18})$")
 #: growth of the parent's memory, whatever the child sends: one frame being read, the
 #: results kept, the decoding of one header (JSON objects of at most 1 MiB of text)
 PARENT_MEMORY_BOUND = frames.MAX_HEADER_BYTES * 64 + frames.MAX_BLOB_BYTES * 3 + \
@@ -186,7 +191,11 @@ class _Box:
         self.channel.setblocking(False)
         self.acks = socket.socket(fileno=fds[2])
         self.acks.setblocking(False)
-        self._acknowledged = bytearray()  #: the end of what came on `acks` (bounded)
+        self._ack_line = bytearray()  #: the unfinished line that came last on `acks`
+        #: nonce of a request sent here → bytes the harness had written on the channel when
+        #: that call began (the first acknowledgement of it: later ones may be its own code's)
+        self._began: dict[str, int] = {}
+        self.requested: set[str] = set()  #: nonces of the requests sent to this sandbox
         self.reader = frames.FrameReader()
         self.exit_status: int | None = None
         self.note = ""
@@ -194,6 +203,7 @@ class _Box:
         self.answered: int | None = None  #: the last call answered in this sandbox
         self.student: int | None = None  #: the student process's pid, as seen from here
         self.stray: list[tuple[str | None, str]] = []  #: frames that answered no request: (nonce, why)
+        self.stray_end = 0  #: offset on the channel of the byte after the last of them
         self._open = {self.out_fd, self.channel.fileno()}
 
     # -- one request, one answer -------------------------------------------------------------
@@ -201,13 +211,16 @@ class _Box:
     def exchange(self, request: dict | None, fds, deadline: float, after_send=None):
         """Send `request` (None: only wait for the first frame, the hello) and wait for its
         answer until `deadline` (time.monotonic()). Returns (kind, header, blobs) with kind:
-        answer | timeout | ended | misbehaved (then `header` is {"reason": ...}).
-        `after_send()` runs while the student process works on the request."""
+        answer | timeout | ended | misbehaved (then `header` is {"reason": ...}) | withdrawn.
+        `after_send()` runs while the student process works on the request; if it returns
+        False, this sandbox must not be trusted with it: nothing more is read ("withdrawn")."""
         nonce = request["nonce"] if request else None
+        if nonce is not None:
+            self.requested.add(nonce)
         if request is not None and not self._send(request, fds, deadline):
             return "ended", {}, []
-        if after_send is not None:
-            after_send()
+        if after_send is not None and after_send() is False:
+            return "withdrawn", {}, []
         while True:
             now = time.monotonic()
             if self.exit_status is not None:
@@ -265,7 +278,7 @@ class _Box:
             if broken:  # nothing more is read from it: the sandbox is ended next
                 self._open.discard(self.channel.fileno())
             answer = None
-            for header, blobs in found:
+            for header, blobs, end in found:
                 kind = header.get("kind")
                 if hello and answer is None and kind == "hello":
                     answer = ("answer", header, blobs)
@@ -273,10 +286,10 @@ class _Box:
                         answer is None:
                     answer = ("answer", header, blobs)
                 else:
-                    self._stray(header.get("nonce"), "a frame that answered no request")
+                    self._stray(header.get("nonce"), "a frame that answered no request", end)
             found = None  # the parsed headers go now: only their nonces are kept
             if broken:
-                self._stray(None, broken)
+                self._stray(None, broken, self.reader.fed)
             if self.stray:
                 return "misbehaved", {"reason": self.stray[-1][1]}, []
             if answer is not None:
@@ -295,9 +308,11 @@ class _Box:
         except (OSError, ValueError, IndexError, TypeError):
             return None
 
-    def began(self, nonce: str) -> bool:
+    def began(self, nonce: str, written_to: int | None = None) -> bool:
         """Whether the student process acknowledged the call of `nonce` (it does before any of
-        the call's code runs): read now, as much as has come."""
+        the call's code runs): read now, as much as has come. With `written_to` (an offset on
+        the channel): whether it had begun when the bytes up to that offset were written,
+        which the acknowledgement says (how much the harness had written then)."""
         while True:
             try:
                 data = self.acks.recv(65536)
@@ -305,10 +320,19 @@ class _Box:
                 break
             if not data:
                 break
-            self._acknowledged = (self._acknowledged + data)[-4096:]
-        return f"{nonce}\n".encode() in self._acknowledged
+            *lines, rest = (self._ack_line + data).split(b"\n")
+            self._ack_line = bytearray(rest[-ACK_LINE_BYTES:])
+            for line in lines:  # "nonce offset" (after anything): only nonces sent here
+                found = _ACK.search(line)
+                acked = found and found[1].decode()
+                if acked in self.requested and acked not in self._began:
+                    self._began[acked] = int(found[2])
+        if nonce not in self._began:
+            return False
+        return written_to is None or written_to > self._began[nonce]
 
-    def _stray(self, nonce, why):
+    def _stray(self, nonce, why, end):
+        self.stray_end = max(self.stray_end, end)
         if len(self.stray) < MAX_STRAY:
             self.stray.append((nonce if type(nonce) is str and len(nonce) <= 32 else None, why))
 
@@ -512,7 +536,11 @@ class _Run:
             seconds = time.monotonic() - sent
             now_cpu = box.cpu_seconds() if cpu is not None else None
             used = now_cpu - cpu if now_cpu is not None else 0.0  # gone: it ended
-            began = kind == "answer" or box.began(request["nonce"])
+            # a frame that answered no request is this call's doing only if it was written
+            # after the call began: one written before (a second answer of the call before
+            # it, sent as that call's code returned) is read when it is read, maybe after
+            began = kind == "answer" or kind != "withdrawn" and box.began(
+                request["nonce"], box.stray_end if kind == "misbehaved" else None)
             status = str(header.get("status"))
             if kind == "answer" and used > call.timeout + LATE_SECONDS and status != "timeout":
                 # its own alarm was switched off: the parent's count is the one that counts
@@ -540,7 +568,7 @@ class _Run:
             box.finish(kill=False)
             if began:
                 result = CallOutcome("crashed", seconds=seconds, detail=box.how_it_ended())
-        if result is None and not began and box.answered is not None:
+        if result is None and not began and box.answered is not None and kind != "withdrawn":
             # the process died or wrote before this call began: the code of the call
             # answered before it in this sandbox is the only student code that ran since
             self._revoke(box.answered, "your code went on after this call had answered "
@@ -582,14 +610,19 @@ class _Run:
                    "bound": dict(self.bounded)}
         return shared, {**request, "packed": frames.pack(request)}
 
-    def _meanwhile(self, index: int) -> None:
+    def _meanwhile(self, index: int) -> bool:
         """While call `index` runs: decode the answer before it, prepare the request after it
-        (so that the student process waits as little as possible between two calls)."""
+        (so that the student process waits as little as possible between two calls).
+        False if that answer was forged: the code that forged it may still be running in
+        this sandbox, so call `index` is withdrawn from it (and made in a fresh one)."""
         self._settle()
+        if self.tainted:
+            return False
         following = index + 1
         if following < len(self.calls) and following not in self.prepared and \
                 self.calls[following].function not in self.stopped:
             self.prepared[following] = self._request(following)
+        return True
 
     def _settle(self) -> None:
         """Decode the value and the arguments of the call answered last (see `_call`)."""

@@ -919,3 +919,62 @@ def test_a_busy_machine_does_not_fail_correct_code():
     assert work.status == "ok", work
     assert work.seconds > 0.5, "the machine was not busy enough to show anything"
     assert nap.status == "timeout" and seconds < 10
+
+
+# The file's top level rewrites the harness's acknowledgement so that it claims a byte count
+# far beyond anything written: every frame read during such a call then looks "written before
+# the call began", so the call is not charged and is made again in a fresh sandbox.
+HUGE_ACK = '''
+_harness_channel = type(harness()["channel"])
+_honest_ack = _harness_channel.acknowledge
+def _huge_ack(self, nonce):
+    function = sys._getframe(1).f_locals["request"].get("function")
+    if function not in FORGED_FOR:
+        return _honest_ack(self, nonce)
+    os.write(self.acks, f"{nonce} {10 ** 17}\\n".encode())
+_harness_channel.acknowledge = _huge_ack
+'''
+
+
+def test_a_forged_byte_count_cannot_move_a_call_s_charge_onto_an_honest_one(grader, spec):
+    """`scale` is honest. `total`'s acknowledgements claim 10**17 bytes written; in the
+    sandbox where `scale` ran, `total` writes a frame that answered no request. That frame is
+    `total`'s doing (nothing of `scale` runs any more): `total` is charged, `scale` keeps its
+    points, and `total` is not made again in a fresh sandbox where it behaves."""
+    source = KIT + HUGE_ACK.replace("FORGED_FOR", "('total',)") + '''
+def scale(x, k):
+    os.environ["SCALED"] = "1"
+    return x * k
+
+def total(x):
+    if os.environ.get("SCALED"):
+        forge(kind="hello")
+    return float(np.sum(x))
+'''
+    result, _ = grade(grader, spec, source)
+    assert checks(result)["scale"].passed, checks(result)["scale"].message
+    assert checks(result)["total"].diagnosis == "misbehaved", checks(result)["total"].message
+    assert_nothing_left(grader)
+
+
+def test_forged_byte_counts_cannot_run_the_file_out_of_time_for_the_others(grader, spec):
+    """Every `scale` call writes a stray frame just within its wall-clock backstop under a
+    forged byte count, and every load of the file sleeps most of its own backstop: each call
+    is made twice, each time in a fresh sandbox, and `scale` is never stopped. The file's
+    deadline (which budgets one sandbox per misbehaving call) must still leave `total` graded."""
+    source = KIT + HUGE_ACK.replace("FORGED_FOR", "('scale',)") + '''
+time.sleep(6)  # a load within its wall-clock backstop (3 x 2 s + 1 s)
+
+def scale(x, k):
+    time.sleep(2.2)  # within the call's backstop (3 x 0.5 s + 1 s)
+    forge(kind="hello")
+    time.sleep(5)
+    return x * k
+
+def total(x):
+    return float(np.sum(x))
+'''
+    result, _ = grade(grader, spec, source)
+    assert not checks(result)["scale"].passed
+    assert checks(result)["total"].passed, checks(result)["total"].message
+    assert_nothing_left(grader)

@@ -443,6 +443,8 @@ class _Run:
         self.result_bytes: dict[str, int] = {}  #: function → bytes of results kept
         self.pending = None  #: the answer whose value `_settle` decodes next
         self.tainted = False  #: `_settle` found the sandbox forged an answer
+        #: a call was already cleared of stray frames by the harness's byte count (once a run)
+        self.cleared_by_count = False
         self.prepared: dict = {}  #: call index → (shared arguments, request), made ahead
         self.result_share = RESULT_BYTES_PER_RUN // max(len({c.function for c in calls}), 1)
         self.started = time.monotonic()
@@ -541,6 +543,8 @@ class _Run:
             # it, sent as that call's code returned) is read when it is read, maybe after
             began = kind == "answer" or kind != "withdrawn" and box.began(
                 request["nonce"], box.stray_end if kind == "misbehaved" else None)
+            if kind == "misbehaved" and not began and box.began(request["nonce"]):
+                began = not self._cleared_by_count(box)
             status = str(header.get("status"))
             if kind == "answer" and used > call.timeout + LATE_SECONDS and status != "timeout":
                 # its own alarm was switched off: the parent's count is the one that counts
@@ -622,6 +626,18 @@ class _Run:
         if following < len(self.calls) and following not in self.prepared and \
                 self.calls[following].function not in self.stopped:
             self.prepared[following] = self._request(following)
+        return True
+
+    def _cleared_by_count(self, box) -> bool:
+        """Whether a call that began, whose stray frames the harness's byte count places
+        before it, may be made again rather than charged. The count is the student process's
+        word, so it moves a charge only where nothing is gained by lying: onto the call
+        answered just before in this sandbox, when every stray frame names that call, and
+        once a run (a second clock for one call at most, at another call's cost)."""
+        named = {self.nonces.get(nonce) for nonce, _ in box.stray}
+        if box.answered is None or named != {box.answered} or self.cleared_by_count:
+            return False
+        self.cleared_by_count = True
         return True
 
     def _settle(self) -> None:

@@ -739,12 +739,12 @@ def _register_release(sub, common):
 
 
 def cmd_release(args) -> int:
-    from .batch import parse_exercises
+    from .batch import select_exercises
     from .course import find_course
     from .release import write_release
 
     course = find_course()
-    specs = parse_exercises(args.exercises, course.specs())
+    specs = select_exercises(course, args.exercises)
     written = write_release(args.out, course, specs, _numbers(args.seeds, "--seeds"))
     if args.json:
         _print_json(written)

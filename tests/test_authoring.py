@@ -306,6 +306,10 @@ def test_batch_and_gradescope_grade_the_other_exercises_when_one_spec_is_broken(
     done = run_cli(course, "gradescope", "--out", str(tmp_path / "ag1.zip"), "--exercises", "1")
     assert done.returncode == 1 and "exercise 1 cannot be read" in done.stderr
     assert not (tmp_path / "ag1.zip").exists()
+    done = run_cli(course, "release", "--out", str(tmp_path / "release"), "--exercises", "2")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "release" / "keys").iterdir()) == \
+        ["ex02_other.json"]
 
 
 def test_batch_and_gradescope_refuse_an_exercise_whose_reference_fails(course, tmp_path):
